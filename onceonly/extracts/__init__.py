@@ -1,0 +1,1 @@
+"""Department extracts: reading files as they really arrive, normalising, and quarantine."""

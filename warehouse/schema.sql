@@ -1,0 +1,90 @@
+-- Fixed warehouse tables. Landing tables are created from the feed contracts (schema.py).
+CREATE SCHEMA IF NOT EXISTS landing;
+CREATE SCHEMA IF NOT EXISTS ingest;
+CREATE SCHEMA IF NOT EXISTS pool;
+CREATE SCHEMA IF NOT EXISTS sentinel;
+CREATE SCHEMA IF NOT EXISTS exports;
+
+-- Every extract file ever seen, known by the SHA-256 of its content.
+CREATE TABLE IF NOT EXISTS ingest.files (
+  sha256 VARCHAR PRIMARY KEY,
+  file_name VARCHAR NOT NULL,
+  feed VARCHAR NOT NULL,
+  period VARCHAR,
+  encoding VARCHAR,
+  size_bytes BIGINT,
+  first_seen_at TIMESTAMP,
+  loaded_at TIMESTAMP,
+  rows_read INTEGER,
+  rows_loaded INTEGER,
+  rows_quarantined INTEGER,
+  cells_changed INTEGER,
+  status VARCHAR,            -- loaded, rejected, superseded
+  rejection VARCHAR,         -- the reason a whole file was rejected
+  replaces_sha256 VARCHAR    -- the earlier version of the same file name, when this corrects it
+);
+
+-- Every problem found in a loaded file, one row per cell; values masked by PII class.
+CREATE TABLE IF NOT EXISTS ingest.quarantine (
+  file_sha256 VARCHAR NOT NULL,
+  file_name VARCHAR NOT NULL,
+  feed VARCHAR NOT NULL,
+  table_name VARCHAR NOT NULL,
+  period VARCHAR,
+  sheet VARCHAR,
+  row_number INTEGER,
+  column_name VARCHAR,
+  business_name VARCHAR,
+  rule VARCHAR NOT NULL,
+  severity VARCHAR NOT NULL, -- reject (row not loaded), review (loaded, to check), warning
+  masked_value VARCHAR,
+  detail VARCHAR
+);
+
+-- The person master: one row per resident, keyed by the normalised 18-digit ID.
+CREATE TABLE IF NOT EXISTS pool.person (
+  id_number VARCHAR PRIMARY KEY,
+  name VARCHAR,
+  sex VARCHAR,
+  birth_date DATE,
+  household_no VARCHAR,
+  relation_to_head VARCHAR,
+  registered_address VARCHAR,
+  subdistrict_code VARCHAR,
+  registration_status VARCHAR,
+  status_date DATE,
+  as_of_period VARCHAR
+);
+
+-- Monthly aid verification alerts; alert_id is stable for a rule, registry record and person.
+CREATE TABLE IF NOT EXISTS sentinel.alerts (
+  alert_id VARCHAR PRIMARY KEY,
+  period VARCHAR NOT NULL,
+  check_kind VARCHAR NOT NULL,      -- monthly or enrolment
+  rule VARCHAR NOT NULL,            -- death, marriage, divorce, moved_out
+  reason_code VARCHAR NOT NULL,
+  registry VARCHAR NOT NULL,        -- the feed the event came from
+  record_id VARCHAR NOT NULL,
+  event_date DATE,
+  case_no VARCHAR NOT NULL,
+  aid_type VARCHAR,
+  monthly_amount DECIMAL(12, 2),
+  subdistrict_code VARCHAR NOT NULL,
+  person_id_number VARCHAR NOT NULL,
+  person_name VARCHAR,
+  relation VARCHAR,
+  match_method VARCHAR NOT NULL,    -- exact_id, upgraded_15, name_birth_date
+  match_certainty VARCHAR NOT NULL  -- high, lower
+);
+
+-- Every file sent out of the system.
+CREATE TABLE IF NOT EXISTS exports.export_log (
+  path VARCHAR NOT NULL,
+  form_id VARCHAR NOT NULL,
+  form_version VARCHAR,
+  subdistrict_code VARCHAR,
+  period VARCHAR,
+  row_count INTEGER,
+  sha256 VARCHAR,
+  written_at TIMESTAMP
+);
