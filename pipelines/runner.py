@@ -40,13 +40,13 @@ class MonthRun:
 
 def run_month(folder: DataFolder, period: str, *, log_level: str = "INFO") -> MonthRun:
     """Materialise every asset for one month in this process."""
-    from pipelines.definitions import all_assets
+    from pipelines.definitions import all_asset_checks, all_assets
     from pipelines.resources import Warehouse
 
     prepare_dagster_home(folder)
     instance = dg.DagsterInstance.get()
     result = dg.materialize(
-        all_assets,
+        [*all_assets, *all_asset_checks],
         partition_key=period,
         instance=instance,
         resources={"warehouse": Warehouse(data_dir=str(folder.root))},

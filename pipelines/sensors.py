@@ -1,0 +1,5 @@
+"""Sensors. Each domain appends its sensors to `sensors`."""
+
+import dagster as dg
+
+sensors: list[dg.SensorDefinition] = []
