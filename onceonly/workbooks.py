@@ -110,7 +110,7 @@ def write_form_workbook(path: Path, form: FormWorkbook) -> WrittenWorkbook:
                 list_column += 1
             sheet.data_validation(FIRST_DATA_ROW, c, last_row, c, {
                 "validate": "list",
-                "source": column.choices if inline else source,
+                "source": list(column.choices) if inline else source,
                 "error_title": "请从下拉列表中选择",
                 "error_message": f"{column.header}只能填写下拉列表中的选项。",
             })
