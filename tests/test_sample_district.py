@@ -56,17 +56,26 @@ def _sheet_rows(path: Path, sheet: str | None = None) -> list[tuple]:
 
 def test_same_seed_gives_byte_identical_files_and_another_seed_differs(district, tmp_path):
     root, summary = district
-    again = generate(tmp_path / "a" / "out", tmp_path / "a" / "truth", people=PEOPLE,
-                     months=MONTHS, seed=SEED)
+    again = generate(
+        tmp_path / "a" / "out", tmp_path / "a" / "truth", people=PEOPLE, months=MONTHS, seed=SEED
+    )
     assert [p.name for p in again.files] == [p.name for p in summary.files]
-    for first, second in zip(summary.files + summary.truth_files,
-                             again.files + again.truth_files, strict=True):
+    for first, second in zip(
+        summary.files + summary.truth_files, again.files + again.truth_files, strict=True
+    ):
         assert first.read_bytes() == second.read_bytes(), first.name
 
-    other = generate(tmp_path / "b" / "out", tmp_path / "b" / "truth", people=PEOPLE,
-                     months=MONTHS, seed=SEED + 1)
+    generate(
+        tmp_path / "b" / "out",
+        tmp_path / "b" / "truth",
+        people=PEOPLE,
+        months=MONTHS,
+        seed=SEED + 1,
+    )
     register = f"户籍人口_{TAGS[0]}.csv"
-    assert (root / "out" / register).read_bytes() != (tmp_path / "b" / "out" / register).read_bytes()
+    assert (root / "out" / register).read_bytes() != (
+        tmp_path / "b" / "out" / register
+    ).read_bytes()
 
 
 def test_out_dir_holds_only_the_extracts(district):
@@ -74,8 +83,12 @@ def test_out_dir_holds_only_the_extracts(district):
     expected = {"劳动力档案期初库存.csv"}
     for tag in TAGS:
         expected |= {
-            f"户籍人口_{tag}.csv", f"户籍迁移_{tag}.csv", f"婚姻登记_{tag}.csv",
-            f"死亡登记_{tag}.xlsx", f"社会救助对象_{tag}.xlsx", f"养老服务对象_{tag}.xlsx",
+            f"户籍人口_{tag}.csv",
+            f"户籍迁移_{tag}.csv",
+            f"婚姻登记_{tag}.csv",
+            f"死亡登记_{tag}.xlsx",
+            f"社会救助对象_{tag}.xlsx",
+            f"养老服务对象_{tag}.xlsx",
             f"劳动力档案变动_{tag}.csv",
         }
     assert {p.name for p in (root / "out").iterdir()} == expected
@@ -83,8 +96,10 @@ def test_out_dir_holds_only_the_extracts(district):
     assert {p.name for p in (root / "truth").iterdir()} >= {"alerts.csv", "counts.json"}
     counts = json.loads((root / "truth" / "counts.json").read_text(encoding="utf-8"))
     assert counts["seed"] == SEED and counts["people"] == PEOPLE and counts["months"] == MONTHS
-    assert counts["rows"]["household_register"]["2026-01"] == summary.row_counts[
-        "household_register"]["2026-01"]
+    assert (
+        counts["rows"]["household_register"]["2026-01"]
+        == summary.row_counts["household_register"]["2026-01"]
+    )
 
 
 def test_household_register_ids_are_valid_and_agree_with_sex_and_birth_date(district):
@@ -104,7 +119,8 @@ def test_household_register_ids_are_valid_and_agree_with_sex_and_birth_date(dist
         assert len(row["户号"]) == 9 and row["户号"].isdigit()
     assert statuses[IdStatus.UNKNOWN_COUNTY] > 0  # abolished county codes are present
     assert sum(r["公民身份号码"].startswith("31") for r in rows) / len(rows) == pytest.approx(
-        0.45, abs=0.06)
+        0.45, abs=0.06
+    )
     assert any(r["户号"].startswith("00") for r in rows)
     assert any(len(r["出生日期"]) == 8 for r in rows)
 
@@ -132,7 +148,11 @@ def test_encodings_are_the_ones_departments_use(district):
     assert "䶮" in text
     assert text.split("\n")[0].endswith("\r")
 
-    for name in (f"婚姻登记_{TAGS[0]}.csv", f"劳动力档案变动_{TAGS[0]}.csv", "劳动力档案期初库存.csv"):
+    for name in (
+        f"婚姻登记_{TAGS[0]}.csv",
+        f"劳动力档案变动_{TAGS[0]}.csv",
+        "劳动力档案期初库存.csv",
+    ):
         assert (root / "out" / name).read_bytes().startswith(b"\xef\xbb\xbf"), name
     moves = (root / "out" / f"户籍迁移_{TAGS[0]}.csv").read_bytes()
     assert not moves.startswith(b"\xef\xbb\xbf")
@@ -152,13 +172,16 @@ def test_headers_follow_the_contracts_with_the_last_month_alias(district):
     assert header(out / f"户籍迁移_{TAGS[0]}.csv", "utf-8") == _headers("household_moves")
     assert header(out / f"婚姻登记_{TAGS[0]}.csv", "utf-8-sig") == _headers("marriage_registry")
     assert header(out / f"劳动力档案变动_{TAGS[0]}.csv", "utf-8-sig") == _headers(
-        "labour_archive", "labour_archive_changes")
+        "labour_archive", "labour_archive_changes"
+    )
     households = _sheet_rows(out / f"社会救助对象_{TAGS[0]}.xlsx", "救助家庭")
     assert households[1] == (None,) * len(households[1])  # blank row above the header
     assert list(households[2]) == _headers("social_aid", "aid_households")
     members = _sheet_rows(out / f"社会救助对象_{TAGS[0]}.xlsx", "家庭成员")
     assert list(members[2]) == _headers("social_aid", "aid_members")
-    assert list(_sheet_rows(out / f"养老服务对象_{TAGS[0]}.xlsx")[0]) == _headers("elderly_services")
+    assert list(_sheet_rows(out / f"养老服务对象_{TAGS[0]}.xlsx")[0]) == _headers(
+        "elderly_services"
+    )
 
 
 def test_death_workbook_has_its_header_on_row_four(district):
