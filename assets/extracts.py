@@ -5,7 +5,7 @@ import dagster as dg
 
 from assets.partitions import monthly
 from onceonly.contracts import FeedContract, feeds
-from onceonly.extracts.ingest import land_table
+from onceonly.extracts.ingest import land_feed
 from pipelines.resources import Warehouse
 from warehouse.connection import WAREHOUSE_POOL
 
@@ -27,12 +27,16 @@ def _landing_asset(feed: FeedContract) -> dg.AssetsDefinition:
     def _land(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         period = context.partition_key
         folder = warehouse.folder
-        outcomes = []
         with warehouse.writer() as conn:
-            for table in feed.tables:
-                outcomes += land_table(conn, feed, table, folder.inbox, folder.staging, period)
+            outcomes = land_feed(conn, feed, folder.inbox, folder.staging, period, folder.reports)
         for o in outcomes:
-            if o.rejection:
+            if o.unchanged:
+                context.log.info(f"{o.file_name} ({o.table}) was already loaded with the same "
+                                 "content; nothing to do.")
+            elif o.duplicate_of:
+                context.log.info(f"{o.file_name} ({o.table}) has the same content as "
+                                 f"{o.duplicate_of}; it was not loaded twice.")
+            elif o.rejection:
                 context.log.error(f"{o.file_name} ({o.table}) was rejected: {o.rejection}")
             else:
                 context.log.info(
@@ -49,6 +53,7 @@ def _landing_asset(feed: FeedContract) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "files": len({o.sha256 for o in outcomes}),
+                "files_unchanged": len({o.sha256 for o in outcomes if o.unchanged}),
                 "rows_read": sum(o.rows_read for o in outcomes),
                 "rows_loaded": sum(o.rows_loaded for o in outcomes),
                 "rows_quarantined": sum(o.rows_quarantined for o in outcomes),

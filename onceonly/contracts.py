@@ -32,6 +32,41 @@ def _custom(block: dict) -> dict:
 
 
 @dataclass(frozen=True, slots=True)
+class QualityRule:
+    """A column's ODCS quality rule (`metric: invalidValues`) with its severity.
+
+    `arguments` may hold `minimum`/`maximum` (numbers), `validValues` or `pattern`; `severity`
+    is "error" (the row is quarantined) or "warning" (the row loads and the cell is reported).
+    """
+
+    name: str
+    description: str
+    severity: str
+    minimum: float | None = None
+    maximum: float | None = None
+    valid_values: tuple[str, ...] = ()
+    pattern: str | None = None
+
+
+def _quality(block: dict) -> tuple[QualityRule, ...]:
+    rules = []
+    for q in block.get("quality", []) or []:
+        if q.get("metric") != "invalidValues":
+            continue  # nullValues and the like restate `required`; rowCount is table-level
+        args = q.get("arguments") or {}
+        rules.append(QualityRule(
+            name=q.get("name", "invalid_values"),
+            description=q.get("description", ""),
+            severity=q.get("severity", "error"),
+            minimum=args.get("minimum"),
+            maximum=args.get("maximum"),
+            valid_values=tuple(args.get("validValues", ())),
+            pattern=args.get("pattern"),
+        ))
+    return tuple(rules)
+
+
+@dataclass(frozen=True, slots=True)
 class Column:
     """One column of a feed table, as the contract declares it."""
 
@@ -45,6 +80,7 @@ class Column:
     allowed: tuple[str, ...] = ()
     pattern: str | None = None
     primary_key: int = 0  # position in the key, 0 when not part of it
+    quality: tuple[QualityRule, ...] = ()
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -79,7 +115,8 @@ class TableContract:
         raise KeyError(f"Table {self.name} has no column named {name!r}.")
 
     def matches_file(self, file_name: str) -> bool:
-        return fnmatch.fnmatch(file_name, self.file_pattern + ("" if "." in self.file_pattern else ".*"))
+        suffix = "" if "." in self.file_pattern else ".*"
+        return fnmatch.fnmatch(file_name, self.file_pattern + suffix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +153,7 @@ def _column(prop: dict) -> Column:
         allowed=tuple(cps.get("allowedValues", ())),
         pattern=cps.get("pattern"),
         primary_key=int(prop.get("primaryKeyPosition", 1)) if prop.get("primaryKey") else 0,
+        quality=_quality(prop),
     )
 
 

@@ -29,6 +29,8 @@ def landing_columns(table: TableContract) -> list[tuple[str, str]]:
         if col.semantic == "id_number":
             columns.append((f"{col.name}_raw", "VARCHAR"))
             columns.append((f"{col.name}_status", "VARCHAR"))
+        elif col.semantic in ("name", "address"):
+            columns.append((f"{col.name}_raw", "VARCHAR"))  # as sent, where trimming changed it
     columns.append(("_extra", "JSON"))  # columns the contract does not know, kept as sent
     return columns + list(LINEAGE_COLUMNS)
 

@@ -24,6 +24,29 @@ CREATE TABLE IF NOT EXISTS ingest.files (
   replaces_sha256 VARCHAR    -- the earlier version of the same file name, when this corrects it
 );
 
+-- Each table read from a file (a workbook may hold several): its own counts and header findings.
+-- ingest.files holds the per-file sums of these rows.
+CREATE TABLE IF NOT EXISTS ingest.file_tables (
+  file_sha256 VARCHAR NOT NULL,
+  file_name VARCHAR NOT NULL,
+  feed VARCHAR NOT NULL,
+  table_name VARCHAR NOT NULL,
+  sheet VARCHAR,
+  period VARCHAR,
+  header_row INTEGER,
+  rows_read INTEGER,
+  rows_loaded INTEGER,
+  rows_quarantined INTEGER,
+  rows_for_review INTEGER,
+  cells_changed INTEGER,
+  aliases_used JSON,         -- canonical column -> the header name the file used
+  extra_columns JSON,        -- headers the contract does not know (kept in _extra)
+  status VARCHAR,            -- loaded, rejected, superseded
+  rejection VARCHAR,
+  loaded_at TIMESTAMP,
+  PRIMARY KEY (file_sha256, table_name)
+);
+
 -- Every problem found in a loaded file, one row per cell; values masked by PII class.
 CREATE TABLE IF NOT EXISTS ingest.quarantine (
   file_sha256 VARCHAR NOT NULL,

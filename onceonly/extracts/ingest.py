@@ -17,8 +17,14 @@ import duckdb
 import polars as pl
 
 from onceonly.contracts import FeedContract, TableContract
-from onceonly.extracts.normalise import NormalisedTable, normalise_table
-from onceonly.extracts.reading import ExtractRejected, decode_text, read_table, sha256_of
+from onceonly.extracts.normalise import NormalisedTable, Problem, normalise_table
+from onceonly.extracts.reading import (
+    ExtractRejected,
+    HeaderReport,
+    decode_text,
+    read_table,
+    sha256_of,
+)
 from warehouse.schema import landing_columns, landing_table
 
 log = logging.getLogger("onceonly.ingest")
@@ -35,27 +41,68 @@ def period_of_file(name: str) -> str | None:
 
 def months_in_inbox(inbox: Path) -> list[str]:
     """Every month for which the inbox holds at least one extract, oldest first."""
-    found = {period_of_file(p.name) for p in inbox.iterdir() if p.is_file()} if inbox.exists() else set()
+    if not inbox.exists():
+        return []
+    found = {period_of_file(p.name) for p in inbox.iterdir() if p.is_file()}
     return sorted(m for m in found if m)
 
 
 @dataclass(slots=True)
 class FileOutcome:
-    """What happened to one file: loaded (with counts) or rejected (with the reason)."""
+    """What happened to one table of one file: loaded (with counts) or rejected (with why)."""
 
     file_name: str
     sha256: str
     table: str
+    sheet: str | None = None
+    encoding: str = "unknown"
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_for_review: int = 0
     cells_changed: int = 0
+    header_row: int | None = None
     aliases_used: dict[str, str] = field(default_factory=dict)
     extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
     rejection: str | None = None
     replaces_sha256: str | None = None
+    duplicate_of: str | None = None  # another inbox file with the same content, loaded instead
+    unchanged: bool = False  # the same content was already loaded: nothing was done
     normalised: NormalisedTable | None = None
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.normalised.problems if self.normalised is not None else []
+
+
+def inspect_table(path: Path, table: TableContract, sha: str) -> FileOutcome:
+    """Read, check and normalise one table of a file without loading anything."""
+    outcome = FileOutcome(path.name, sha, table.name, sheet=table.sheet_name)
+    try:
+        raw = read_table(path, table)
+        normalised = normalise_table(raw)
+    except ExtractRejected as err:
+        outcome.rejection = str(err)
+        if err.header is not None:
+            _fill_header(outcome, err.header, table)
+        return outcome
+    outcome.encoding = raw.encoding
+    _fill_outcome(outcome, normalised)
+    if not normalised.reconciles():
+        raise RuntimeError(
+            f"{path.name}: {normalised.rows_read} rows were read but {normalised.rows_loaded} "
+            f"loaded and {normalised.rows_quarantined} quarantined. This is a defect in "
+            f"onceonly, not in the file: report it with the file's SHA-256 {sha[:12]}."
+        )
+    return outcome
+
+
+def inspect_file(path: Path, feed: FeedContract) -> list[FileOutcome]:
+    """Every table of a feed that this file holds, checked against the contract, not loaded."""
+    sha = sha256_of(path)
+    tables = [t for t in feed.tables if t.matches_file(path.name)] or list(feed.tables)
+    return [inspect_table(path, table, sha) for table in tables]
 
 
 def files_for(feed: FeedContract, table: TableContract, inbox: Path, period: str) -> list[Path]:
@@ -90,47 +137,101 @@ def stage_copy(path: Path, sha: str, staging: Path) -> str:
     return encoding
 
 
-def land_table(conn: duckdb.DuckDBPyConnection, feed: FeedContract, table: TableContract,
-               inbox: Path, staging: Path, period: str) -> list[FileOutcome]:
-    """Load every file of one feed table for a month, replacing what that month held before."""
+def land_feed(conn: duckdb.DuckDBPyConnection, feed: FeedContract, inbox: Path, staging: Path,
+              period: str, reports: Path | None = None) -> list[FileOutcome]:
+    """Land every table of a feed for a month and write one validation report per file."""
     outcomes: list[FileOutcome] = []
-    frames: list[pl.DataFrame] = []
-    for path in files_for(feed, table, inbox, period):
-        sha = sha256_of(path)
-        outcome = FileOutcome(path.name, sha, table.name)
-        outcome.replaces_sha256 = _earlier_version(conn, path.name, sha)
-        try:
-            encoding = stage_copy(path, sha, staging)
-            normalised = normalise_table(read_table(path, table))
-        except ExtractRejected as err:
-            outcome.rejection = str(err)
-            _record_file(conn, feed, outcome, period, path, encoding="unknown")
-            outcomes.append(outcome)
-            continue
-        _fill_outcome(outcome, normalised)
-        if not normalised.reconciles():
-            raise RuntimeError(
-                f"{path.name}: {normalised.rows_read} rows were read but {normalised.rows_loaded} "
-                f"loaded and {normalised.rows_quarantined} quarantined. This is a defect in "
-                "onceonly, not in the file: report it with the file's SHA-256 "
-                f"{sha[:12]}."
-            )
-        frames.append(_landing_frame(normalised, table, period, sha, path.name))
-        _record_file(conn, feed, outcome, period, path, encoding)
-        outcomes.append(outcome)
-    _replace_period(conn, table, period, frames, outcomes)
+    for table in feed.tables:
+        outcomes += land_table(conn, feed, table, inbox, staging, period)
+    if reports is not None:
+        from onceonly.extracts.report import write_validation_report
+
+        by_file: dict[str, list[FileOutcome]] = {}
+        for o in outcomes:
+            if not o.unchanged and o.duplicate_of is None:
+                by_file.setdefault(o.file_name, []).append(o)
+        for file_name, file_outcomes in by_file.items():
+            write_validation_report(report_path(reports, period, file_name), feed, file_outcomes)
     return outcomes
 
 
+def report_path(reports: Path, period: str, file_name: str) -> Path:
+    """Where a file's validation report goes: reports/validation/<month>/<name>_校验报告.xlsx."""
+    return reports / "validation" / period / f"{Path(file_name).stem}_校验报告.xlsx"
+
+
+def land_table(conn: duckdb.DuckDBPyConnection, feed: FeedContract, table: TableContract,
+               inbox: Path, staging: Path, period: str) -> list[FileOutcome]:
+    """Load every file of one feed table for a month, replacing what that month held before.
+
+    When exactly the files already loaded for the month are in the inbox again (same content),
+    nothing is read or written: that is logged as a no-op. A second inbox file with the same
+    content as another is not loaded twice.
+    """
+    paths = files_for(feed, table, inbox, period)
+    hashes = {path: sha256_of(path) for path in paths}
+    if paths and _already_loaded(conn, table, period, set(hashes.values())):
+        log.info("%s for %s: the same %d file(s) were already loaded; nothing to do.",
+                 table.name, period, len(paths))
+        return [FileOutcome(p.name, sha, table.name, unchanged=True) for p, sha in hashes.items()]
+    outcomes: list[FileOutcome] = []
+    read: list[tuple[Path, FileOutcome]] = []  # the files actually read, for ingest.files
+    frames: list[pl.DataFrame] = []
+    first_name_of: dict[str, str] = {}
+    for path, sha in hashes.items():
+        if sha in first_name_of:
+            log.info("%s has the same content as %s; it is not loaded twice.", path.name,
+                     first_name_of[sha])
+            outcomes.append(FileOutcome(path.name, sha, table.name,
+                                        duplicate_of=first_name_of[sha]))
+            continue
+        first_name_of[sha] = path.name
+        replaces = _earlier_version(conn, path.name, sha)
+        try:
+            encoding = stage_copy(path, sha, staging)
+        except ExtractRejected as err:
+            outcome = FileOutcome(path.name, sha, table.name, rejection=str(err))
+        else:
+            outcome = inspect_table(path, table, sha)
+            outcome.encoding = encoding
+        outcome.replaces_sha256 = replaces
+        if outcome.normalised is not None:
+            frames.append(_landing_frame(outcome.normalised, table, period, sha, path.name))
+        outcomes.append(outcome)
+        read.append((path, outcome))
+    _replace_period(conn, table, period, frames, outcomes)
+    for path, outcome in read:
+        _record_file(conn, feed, table, outcome, period, path)
+    return outcomes
+
+
+def _already_loaded(conn, table: TableContract, period: str, hashes: set[str]) -> bool:
+    file_period = OPENING if table.name.endswith("_opening") else period
+    rows = conn.execute(
+        "SELECT file_sha256, status FROM ingest.file_tables WHERE table_name = ? AND period = ? "
+        "AND status <> 'superseded'", [table.name, file_period],
+    ).fetchall()
+    return bool(rows) and {sha for sha, _ in rows} == hashes and all(
+        status == "loaded" for _, status in rows)
+
+
+def _fill_header(outcome: FileOutcome, header: HeaderReport, table: TableContract) -> None:
+    outcome.header_row = header.header_row
+    outcome.aliases_used = dict(header.aliases_used)
+    outcome.extra_columns = list(header.extra_columns)
+    outcome.missing_columns = [table.column(n).business_name for n in header.missing_required]
+
+
 def _fill_outcome(outcome: FileOutcome, normalised: NormalisedTable) -> None:
+    raw = normalised.raw
+    outcome.sheet = raw.sheet
     outcome.rows_read = normalised.rows_read
     outcome.rows_loaded = normalised.rows_loaded
     outcome.rows_quarantined = normalised.rows_quarantined
     outcome.rows_for_review = len({p.row_number for p in normalised.problems
                                    if p.severity == "review"})
     outcome.cells_changed = normalised.cells_changed
-    outcome.aliases_used = dict(normalised.raw.header.aliases_used)
-    outcome.extra_columns = list(normalised.raw.header.extra_columns)
+    _fill_header(outcome, raw.header, raw.table)
     outcome.normalised = normalised
 
 
@@ -180,7 +281,7 @@ def _replace_period(conn, table: TableContract, period: str, frames: list[pl.Dat
                 conn.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM incoming")
                 conn.unregister("incoming")
         rows = [
-            (o.sha256, o.file_name, table.feed, table.name, file_period, o.normalised.raw.sheet,
+            (o.sha256, o.file_name, table.feed, table.name, file_period, o.sheet,
              p.row_number, p.column, p.business_name, p.rule, p.severity, p.masked_value, p.detail)
             for o in outcomes if o.normalised is not None for p in o.normalised.problems
         ]
@@ -197,32 +298,65 @@ def _replace_period(conn, table: TableContract, period: str, frames: list[pl.Dat
 def _earlier_version(conn, file_name: str, sha: str) -> str | None:
     row = conn.execute(
         "SELECT sha256 FROM ingest.files WHERE file_name = ? AND sha256 <> ? "
-        "ORDER BY first_seen_at DESC LIMIT 1",
+        "AND status <> 'superseded' ORDER BY first_seen_at DESC LIMIT 1",
         [file_name, sha],
     ).fetchone()
     return row[0] if row else None
 
 
-def _record_file(conn, feed: FeedContract, outcome: FileOutcome, period: str, path: Path,
-                 encoding: str) -> None:
+def _record_file(conn, feed: FeedContract, table: TableContract, outcome: FileOutcome,
+                 period: str, path: Path) -> None:
+    """Record one table of a file in ingest.file_tables, then the file's totals in ingest.files.
+
+    A workbook with two sheets is one file holding two tables, so its counts in ingest.files
+    are the sums over ingest.file_tables, and it is 'rejected' when any of its tables is.
+    """
     now = dt.datetime.now().replace(microsecond=0)
     status = "rejected" if outcome.rejection else "loaded"
+    file_period = OPENING if table.name.endswith("_opening") else period
+    conn.execute(
+        "INSERT OR REPLACE INTO ingest.file_tables VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [outcome.sha256, outcome.file_name, feed.id, table.name, outcome.sheet, file_period,
+         outcome.header_row, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined,
+         outcome.rows_for_review, outcome.cells_changed,
+         json.dumps(outcome.aliases_used, ensure_ascii=False),
+         json.dumps(outcome.extra_columns, ensure_ascii=False), status, outcome.rejection, now],
+    )
     existing = conn.execute(
-        "SELECT rows_read FROM ingest.files WHERE sha256 = ?", [outcome.sha256]
+        "SELECT first_seen_at FROM ingest.files WHERE sha256 = ?", [outcome.sha256]
     ).fetchone()
     if existing is None:
         conn.execute(
-            "INSERT INTO ingest.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [outcome.sha256, outcome.file_name, feed.id, period, encoding, path.stat().st_size,
-             now, now, outcome.rows_read, outcome.rows_loaded, outcome.rows_quarantined,
-             outcome.cells_changed, status, outcome.rejection, outcome.replaces_sha256],
+            "INSERT INTO ingest.files VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?, ?)",
+            [outcome.sha256, outcome.file_name, feed.id, period, outcome.encoding,
+             path.stat().st_size, now, now, status, outcome.rejection, outcome.replaces_sha256],
         )
-    else:
-        # A multi-sheet workbook is one file holding several tables: counts add up per file.
-        conn.execute(
-            "UPDATE ingest.files SET loaded_at = ?, status = ?, rejection = ? WHERE sha256 = ?",
-            [now, status, outcome.rejection, outcome.sha256],
-        )
+    conn.execute(
+        """
+        UPDATE ingest.files f SET
+          loaded_at = $1,
+          rows_read = t.rows_read, rows_loaded = t.rows_loaded,
+          rows_quarantined = t.rows_quarantined, cells_changed = t.cells_changed,
+          status = CASE WHEN t.rejected > 0 THEN 'rejected' ELSE 'loaded' END,
+          rejection = t.rejection,
+          replaces_sha256 = coalesce(f.replaces_sha256, $2)
+        FROM (
+          SELECT file_sha256, sum(rows_read) AS rows_read, sum(rows_loaded) AS rows_loaded,
+                 sum(rows_quarantined) AS rows_quarantined, sum(cells_changed) AS cells_changed,
+                 count(*) FILTER (WHERE status = 'rejected') AS rejected,
+                 string_agg(rejection, ' ') AS rejection
+          FROM ingest.file_tables WHERE file_sha256 = $3 GROUP BY file_sha256
+        ) t
+        WHERE f.sha256 = t.file_sha256
+        """,
+        [now, outcome.replaces_sha256, outcome.sha256],
+    )
     if outcome.replaces_sha256:
+        log.info("%s is a corrected version of an earlier file with the same name (%s...); "
+                 "its rows replace the earlier ones.", outcome.file_name,
+                 outcome.replaces_sha256[:12])
         conn.execute("UPDATE ingest.files SET status = 'superseded' WHERE sha256 = ?",
+                     [outcome.replaces_sha256])
+        conn.execute("UPDATE ingest.file_tables SET status = 'superseded' WHERE file_sha256 = ?",
                      [outcome.replaces_sha256])

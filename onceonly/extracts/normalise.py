@@ -8,7 +8,6 @@ typo must not cost a family its benefit and must not hide a death either.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ import polars as pl
 
 from onceonly.contracts import Column, TableContract
 from onceonly.extracts.reading import RawTable
+from onceonly.extracts.schemas import POLARS_TYPES, validate_rows
 from onceonly.extracts.values import (
     ValueProblem,
     clean_text,
@@ -26,9 +26,10 @@ from onceonly.extracts.values import (
     parse_timestamp,
 )
 from onceonly.identity import IdStatus, mask_id, read_id
-from onceonly.reference import subdistrict_names
 
 REJECT, REVIEW, WARNING = "reject", "review", "warning"
+# Semantic types whose raw text is kept beside the cleaned value in the landing table.
+RAW_KEPT = ("name", "address")
 _SPACE_CHARS = " \t\r\n\u00a0\u3000\u200b\ufeff"
 
 # What the sender should do, per rule, in the words of the validation report.
@@ -36,11 +37,14 @@ FIXES = {
     "required_missing": "填写该必填项后重新报送",
     "id_missing": "填写公民身份号码后重新报送",
     "id_malformed": "核对身份证号码的位数和字符（18位，末位可为X）后重新报送",
-    "id_corrupted_at_source": "该列被Excel存为数字，末几位已丢失：请将该列设为文本格式，按原始号码重新报送",
+    "id_corrupted_at_source": "该列被Excel存为数字，末几位已丢失（ID corrupted at source, resend "
+    "as text）：请将该列设为文本格式，按原始号码重新报送",
     "id_bad_birth_date": "身份证号码中的出生日期不存在，请核对后重新报送",
     "id_bad_check_digit": "身份证号码校验位不符，可能有录入错误，请核对原始证件",
-    "id_unknown_county": "号码前六位不是现行行政区划代码（可能为已撤销的旧区划），号码仍有效，无需处理",
-    "date_ambiguous": "日期含义不明确（如只写年月、两位年份或被Excel存为小数），请写成2023-03-05格式",
+    "id_unknown_county": "号码前六位不是现行行政区划代码（可能为已撤销的旧区划），"
+    "号码仍有效，无需处理",
+    "date_ambiguous": "日期含义不明确（如只写年月、两位年份或被Excel存为小数），"
+    "请写成2023-03-05格式",
     "date_invalid": "日期不存在，请核对",
     "date_unreadable": "无法识别的日期写法，请写成2023-03-05格式",
     "timestamp_unreadable": "无法识别的时间写法，请写成2023-03-05 14:30:00格式",
@@ -51,6 +55,29 @@ FIXES = {
     "pattern_mismatch": "编码格式不符，请核对位数（前导0不可省略）",
     "subdistrict_unknown": "街道代码不是本区的街道，请核对",
     "duplicate_key": "同一记录在文件中出现多次，已保留变更日期最新的一条，请核对",
+    "value_out_of_range": "数值超出允许范围，请核对",
+}
+
+# The rules in the words of the validation report.
+RULE_NAMES = {
+    "required_missing": "必填项为空",
+    "id_malformed": "身份证号码格式错误",
+    "id_corrupted_at_source": "身份证号码在源文件中已损坏",
+    "id_bad_birth_date": "身份证号码出生日期错误",
+    "id_bad_check_digit": "身份证号码校验位错误（待核查）",
+    "id_unknown_county": "身份证号码地区码非现行代码（提示）",
+    "date_ambiguous": "日期含义不明确",
+    "date_invalid": "日期不存在",
+    "date_unreadable": "日期无法识别",
+    "timestamp_unreadable": "时间无法识别",
+    "number_unreadable": "数字无法识别",
+    "count_not_whole": "不是整数",
+    "count_negative": "为负数",
+    "value_not_allowed": "不在规定选项内",
+    "pattern_mismatch": "编码格式不符",
+    "subdistrict_unknown": "街道代码不属于本区",
+    "duplicate_key": "重复记录",
+    "value_out_of_range": "数值超出范围",
 }
 
 
@@ -69,6 +96,10 @@ class Problem:
     @property
     def fix(self) -> str:
         return FIXES.get(self.rule, "请核对后重新报送")
+
+    @property
+    def rule_name(self) -> str:
+        return RULE_NAMES.get(self.rule, self.rule)
 
 
 @dataclass(slots=True)
@@ -116,7 +147,14 @@ def clean_id_for_mask(text: str) -> str:
 
 
 def normalise_table(raw: RawTable) -> NormalisedTable:
-    """Normalise every column by its semantic type, collect problems, resolve duplicate keys."""
+    """Normalise every column by its semantic type, validate the rows, resolve duplicate keys.
+
+    Two passes find problems: the normaliser reports values it cannot read (IDs, dates,
+    numbers), then the contract's pandera schema checks every row lazily (required values,
+    allowed values, patterns, subdistrict codes, quality rules). Both land in one list, one
+    problem per cell; where both passes flag the same cell, the normaliser's more specific
+    rule is kept.
+    """
     frame = raw.frame
     rows = frame["_row_number"].to_list()
     problems: list[Problem] = []
@@ -124,7 +162,8 @@ def normalise_table(raw: RawTable) -> NormalisedTable:
     changed = 0
     for column in raw.table.columns:
         if column.name not in frame.columns:
-            out[column.name] = pl.Series(column.name, [None] * frame.height, dtype=pl.Utf8)
+            dtype = POLARS_TYPES[column.logical_type]
+            out[column.name] = pl.Series(column.name, [None] * frame.height, dtype=dtype)
             continue
         values = frame[column.name]
         numeric = raw.numeric_cells.get(column.name)
@@ -137,12 +176,38 @@ def normalise_table(raw: RawTable) -> NormalisedTable:
         if name.startswith("extra:"):
             out[name] = frame[name]
     typed = pl.DataFrame(out)
+    problems.extend(_schema_problems(typed, raw.table, rows, problems))
     rejected = {p.row_number for p in problems if p.severity == REJECT}
     typed = typed.filter(~pl.col("_row_number").is_in(list(rejected)))
     typed, duplicates = _resolve_duplicates(typed, raw.table)
     problems.extend(duplicates)
     rejected |= {p.row_number for p in duplicates}
+    problems.sort(key=lambda p: (p.row_number, _column_order(raw.table, p.column)))
     return NormalisedTable(raw, typed, problems, rejected, changed)
+
+
+def _column_order(table: TableContract, name: str) -> int:
+    for position, column in enumerate(table.columns):
+        if column.name == name:
+            return position
+    return len(table.columns)
+
+
+def _schema_problems(typed: pl.DataFrame, table: TableContract, rows: list[int],
+                     found: list[Problem]) -> list[Problem]:
+    """The pandera findings as problems, leaving out cells the normaliser already reported."""
+    contract_columns = [c.name for c in table.columns]
+    seen = {(p.row_number, p.column) for p in found}
+    problems = []
+    for failure in validate_rows(typed.select(contract_columns), table):
+        row = rows[failure.index]
+        if (row, failure.column) in seen:
+            continue
+        seen.add((row, failure.column))
+        column = table.column(failure.column)
+        problems.append(Problem(row, column.name, column.business_name, failure.rule,
+                                failure.severity, mask_value(column, failure.value)))
+    return problems
 
 
 def _normalise_column(column: Column, values: pl.Series, numeric: pl.Series | None,
@@ -166,10 +231,8 @@ def _normalise_column(column: Column, values: pl.Series, numeric: pl.Series | No
                 source = _as_number(value) if is_number and value is not None else value
                 reading = cache[key] = read_id(source)
             status = reading.status
-            if status == IdStatus.MISSING:
-                if column.required:
-                    problem(i, "required_missing", REJECT, value)
-            elif status in (IdStatus.MALFORMED, IdStatus.CORRUPTED_AT_SOURCE,
+            # A missing ID is left to the schema's required check; here only unreadable ones.
+            if status in (IdStatus.MALFORMED, IdStatus.CORRUPTED_AT_SOURCE,
                             IdStatus.BAD_BIRTH_DATE):
                 problem(i, f"id_{status.value}", REJECT, value)
             elif status == IdStatus.BAD_CHECK_DIGIT:
@@ -191,34 +254,26 @@ def _normalise_column(column: Column, values: pl.Series, numeric: pl.Series | No
             if isinstance(result, ValueProblem):
                 problem(i, str(result), REJECT, value)
                 result = None
-            elif result is None and column.required:
-                problem(i, "required_missing", REJECT, value)
             parsed.append(result)
         dtype = {"date": pl.Date, "timestamp": pl.Datetime("us"), "number": pl.Float64,
                  "integer": pl.Int64}[column.logical_type]
         return pl.Series(column.name, parsed, dtype), extra, problems, n_changed
 
-    cleaned_list = []
+    # Free text is trimmed, codes also folded to ASCII (NFKC); allowed values, patterns and
+    # required cells are the schema's business (schemas.py), so they are not checked here.
+    cleaned_list, raw_kept = [], []
     n_changed = 0
-    pattern = re.compile(column.pattern) if column.pattern else None
-    known_subdistricts = subdistrict_names()
-    for i, value in enumerate(raw_list):
+    for value in raw_list:
         text = clean_text(value)
         if text is not None and column.semantic in ("code", "subdistrict_code", "enum", "period"):
             text = unicodedata.normalize("NFKC", text)
-        n_changed += text != value and value is not None
-        if text is None:
-            if column.required:
-                problem(i, "required_missing", REJECT, value)
-        elif column.allowed and text not in column.allowed:
-            problem(i, "value_not_allowed", REJECT, value)
-        elif pattern is not None and not pattern.match(text):
-            problem(i, "pattern_mismatch", REJECT, value)
-        elif column.semantic == "subdistrict_code" and text not in known_subdistricts:
-            problem(i, "subdistrict_unknown", REJECT, value)
+        differs = value is not None and text != value
+        n_changed += differs
         cleaned_list.append(text)
-    if column.semantic in ("name", "address", "text") and n_changed:
-        extra[f"{column.name}_raw"] = values.alias(f"{column.name}_raw")
+        raw_kept.append(value if differs else None)
+    if column.semantic in RAW_KEPT:
+        # The raw value is kept beside the clean one wherever cleaning changed it.
+        extra[f"{column.name}_raw"] = pl.Series(f"{column.name}_raw", raw_kept, pl.Utf8)
     return pl.Series(column.name, cleaned_list, pl.Utf8), extra, problems, n_changed
 
 
@@ -250,7 +305,7 @@ def _resolve_duplicates(frame: pl.DataFrame, table: TableContract):
     problems = [
         Problem(row["_row_number"], first_key.name, first_key.business_name, "duplicate_key",
                 REJECT, mask_value(first_key, row[first_key.name]),
-                detail=f"superseded by row {row['_kept_row']}")
+                detail=f"已由第{row['_kept_row']}行取代")
         for row in superseded.iter_rows(named=True)
     ]
     kept = ranked.filter(pl.col("_row_number") == pl.col("_kept_row")).drop("_copies", "_kept_row")
