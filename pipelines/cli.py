@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.exceptions import TyperException
 
 from onceonly.settings import DATA_DIR_ENV, DataFolder, data_folder
 
@@ -117,6 +118,10 @@ def _print_summary(folder: DataFolder, periods: list[str]) -> None:
         typer.echo(line)
 
 
+app.command()(__import__("pipelines.cli_bench", fromlist=["bench"]).bench)
+app.command("labour-reroll")(__import__("pipelines.cli_labour", fromlist=["x"]).labour_reroll)
+
+
 @app.command()
 def ui(data_dir: DataDir = None) -> None:
     """Open the Dagster UI (webserver and daemon) on http://127.0.0.1:3000."""
@@ -130,8 +135,33 @@ def ui(data_dir: DataDir = None) -> None:
                             "-h", "127.0.0.1", "-p", "3000"])
 
 
+from pipelines.cli_check import check  # noqa: E402
+
+app.command()(check)
+
+
 def main() -> None:
-    app()
+    """Run the command line; an unexpected error ends with one sentence, not a traceback.
+
+    Set ONCEONLY_DEBUG=1 to see the traceback as well.
+    """
+    try:
+        code = app(standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except TyperException as usage:  # a mistyped command or option: say so, as typer would
+        usage.show()
+        sys.exit(usage.exit_code)
+    except typer.Abort:
+        typer.echo("onceonly: stopped.", err=True)
+        sys.exit(130)
+    except Exception as err:  # the last line of defence for the exit status promise
+        if os.environ.get("ONCEONLY_DEBUG"):
+            raise
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        typer.echo(f"onceonly: {text} (set ONCEONLY_DEBUG=1 for details)", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
