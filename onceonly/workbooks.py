@@ -43,6 +43,7 @@ class FormColumn:
     choices: tuple[str, ...] = ()
     date: bool = False
     number_range: tuple[float, float] | None = None
+    integer: bool = False  # with number_range: whole numbers only
     note: str = ""
 
 
@@ -63,6 +64,7 @@ class FormWorkbook:
     rows: Sequence[dict[str, object]]
     meta: dict[str, str] = field(default_factory=dict)
     row_key: str = ""  # the column whose values identify each row on return
+    sheet: str = ""  # the data sheet's name (Excel allows 31 characters); default: the title
 
 
 def list_reference(choices: Sequence[str], list_column: int) -> tuple[str, bool]:
@@ -82,7 +84,9 @@ def write_form_workbook(path: Path, form: FormWorkbook) -> WrittenWorkbook:
     book = xlsxwriter.Workbook(str(path), options)
     book.set_properties({"created": FIXED_CREATED, "author": "onceonly"})
     styles = _styles(book)
-    sheet = book.add_worksheet(form.title[:31] if len(form.title) <= 31 else "表单")
+    sheet_name = form.sheet or form.title
+    sheet_name = sheet_name if len(sheet_name) <= 31 else "表单"
+    sheet = book.add_worksheet(sheet_name)
     lists = None
     n_cols = len(form.columns)
     last_row = FIRST_DATA_ROW + max(len(form.rows), 1) - 1
@@ -124,9 +128,11 @@ def write_form_workbook(path: Path, form: FormWorkbook) -> WrittenWorkbook:
         elif column.number_range:
             low, high = column.number_range
             sheet.data_validation(FIRST_DATA_ROW, c, last_row, c, {
-                "validate": "decimal", "criteria": "between", "minimum": low, "maximum": high,
+                "validate": "integer" if column.integer else "decimal",
+                "criteria": "between", "minimum": low, "maximum": high,
                 "error_title": "数值超出范围",
-                "error_message": f"{column.header}应在{low:g}到{high:g}之间。",
+                "error_message": f"{column.header}应为{'整数' if column.integer else '数字'}，"
+                                 f"在{low:g}到{high:g}之间。",
             })
 
     for r, row in enumerate(form.rows, start=FIRST_DATA_ROW):
@@ -145,7 +151,7 @@ def write_form_workbook(path: Path, form: FormWorkbook) -> WrittenWorkbook:
     sheet.protect("", {"format_columns": True, "format_rows": True, "sort": False,
                        "autofilter": True, "select_locked_cells": True,
                        "select_unlocked_cells": True})
-    _write_meta(book, form, styles)
+    _write_meta(book, form, sheet_name, styles)
     if lists is not None:
         lists.hide()
         lists.protect()
@@ -166,7 +172,7 @@ def _write_cell(sheet, r: int, c: int, value, column: FormColumn, styles) -> Non
         else:
             sheet.write_number(r, c, value, style)
         return
-    style = styles["entry_date"] if column.date else styles["entry"]
+    style = styles["entry_date" if column.date else "entry_text" if column.text else "entry"]
     if value is None or value == "":
         sheet.write_blank(r, c, None, style)  # a blank that stays editable on a protected sheet
     elif column.date and isinstance(value, dt.date):
@@ -177,9 +183,10 @@ def _write_cell(sheet, r: int, c: int, value, column: FormColumn, styles) -> Non
         sheet.write_string(r, c, str(value), style)
 
 
-def _write_meta(book, form: FormWorkbook, styles) -> None:
+def _write_meta(book, form: FormWorkbook, sheet_name: str, styles) -> None:
     meta = book.add_worksheet(META_SHEET)
-    items = list(form.meta.items()) + [("header_row", str(HEADER_ROW + 1)),
+    items = list(form.meta.items()) + [("sheet", sheet_name),
+                                       ("header_row", str(HEADER_ROW + 1)),
                                        ("first_data_row", str(FIRST_DATA_ROW + 1)),
                                        ("row_key", form.row_key),
                                        ("columns", ",".join(c.key for c in form.columns)),
@@ -215,5 +222,6 @@ def _styles(book) -> dict:
         "locked_date": fmt(locked=True, bg_color=shade, border=1, num_format="yyyy-mm-dd"),
         "entry": fmt(locked=False, border=1),
         "entry_date": fmt(locked=False, border=1, num_format="yyyy-mm-dd"),
+        "entry_text": fmt(locked=False, border=1, num_format="@"),
         "text": fmt(num_format="@"),
     }

@@ -21,6 +21,10 @@ app = typer.Typer(
     add_completion=False,
 )
 
+from pipelines.cli_forms import forms_app  # noqa: E402  (the sub-app needs `app` defined first)
+
+app.add_typer(forms_app)
+
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help=f"The data folder (default: ${DATA_DIR_ENV} or ./data)."),
@@ -104,7 +108,7 @@ def _run_months(folder: DataFolder, periods: list[str]) -> None:
     from pipelines.runner import run_month
 
     for period in periods:
-        typer.echo(f"--- {period}: landing extracts, pool, aid sentinel, rosters")
+        typer.echo(f"--- {period}: landing extracts, pool, aid sentinel, forms")
         outcome = run_month(folder, period)
         if not outcome.success:
             fail(f"The run for {period} failed in {', '.join(outcome.failed_steps) or 'a step'}; "

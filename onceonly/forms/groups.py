@@ -1,0 +1,147 @@
+"""Target groups: which rows a form has for a month and subdistrict, with the pool's values.
+
+Each group is one query over the pool and landing tables. A form's prefilled fields take their
+values from the group's columns (``PrefillSource.group_column``); every group has a
+``subdistrict_code`` column so that rows can be split per subdistrict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import polars as pl
+
+from onceonly.reference import subdistricts
+
+LABOUR_FORM = "labour_archive_stock"
+
+
+def _month_end(period: str) -> str:
+    return f"last_day(DATE '{period}-01')"
+
+
+def _latest_period(table: str) -> str:
+    # Full extracts (the elderly list) are read as of their latest month at or before the period.
+    return f"(SELECT max(_period) FROM landing.{table} WHERE _period <= $period)"
+
+
+def active_aid_households(conn: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
+    """Aid households in payment (在保) in the month's civil-affairs roster."""
+    return conn.execute(
+        """
+        SELECT h.case_no, coalesce(p.name, h.applicant_name) AS name,
+               h.applicant_id_number AS id_number, p.registered_address, h.aid_type,
+               h.counted_size, h.monthly_amount, h.subdistrict_code
+        FROM landing.aid_households h
+        LEFT JOIN pool.person p ON p.id_number = h.applicant_id_number
+        WHERE h._period = $period AND h.status = '在保'
+        ORDER BY h.subdistrict_code, h.case_no
+        """,
+        {"period": period},
+    ).pl()
+
+
+def elderly_alone_or_80_plus(conn: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
+    """Registered residents aged 80 or over at month end, or living alone per elderly services."""
+    return conn.execute(
+        f"""
+        WITH elderly AS (
+          SELECT id_number, any_value(living_situation) AS living_situation,
+                 any_value(care_level) AS care_level, max(last_visit_date) AS last_visit_date
+          FROM landing.elderly_services
+          WHERE _period = {_latest_period('elderly_services')}
+            AND id_number_status IN ('valid', 'unknown_county', 'upgraded_from_15')
+          GROUP BY id_number
+        )
+        SELECT p.id_number, p.name, p.sex, p.birth_date,
+               date_sub('year', p.birth_date, {_month_end(period)}) AS age,
+               p.registered_address, e.living_situation, e.care_level, e.last_visit_date,
+               p.subdistrict_code
+        FROM pool.person p
+        LEFT JOIN elderly e USING (id_number)
+        WHERE p.registration_status = '正常'
+          AND (date_sub('year', p.birth_date, {_month_end(period)}) >= 80
+               OR e.living_situation = '独居')
+        ORDER BY p.subdistrict_code, p.birth_date, p.id_number
+        """,
+        {"period": period},
+    ).pl()
+
+
+def subdistrict_rows(conn: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
+    """One row per subdistrict with the pool's counts and the labour archive's opening stock.
+
+    The opening stock is the department's opening balance plus every earlier month's changes,
+    taking a subdistrict's returned form for a month where there is one and the employment
+    centre's extract otherwise.
+    """
+    codes = pl.DataFrame({"subdistrict_code": [s.code for s in subdistricts()],
+                          "subdistrict_name": [s.name for s in subdistricts()]})
+    conn.register("_subdistricts", codes.to_arrow())
+    try:
+        return conn.execute(
+            f"""
+            WITH people AS (
+              SELECT subdistrict_code,
+                     count(*) FILTER (date_sub('year', birth_date, {_month_end(period)}) >= 60)
+                       AS elderly_60_plus,
+                     count(*) FILTER (date_sub('year', birth_date, {_month_end(period)}) >= 80)
+                       AS elderly_80_plus
+              FROM pool.person WHERE registration_status = '正常' GROUP BY ALL
+            ), alone AS (
+              SELECT subdistrict_code, count(DISTINCT id_number) AS living_alone
+              FROM landing.elderly_services
+              WHERE _period = {_latest_period('elderly_services')} AND living_situation = '独居'
+              GROUP BY ALL
+            ), opening AS (
+              SELECT subdistrict_code, sum(opening_stock) AS opening_stock
+              FROM landing.labour_archive_opening GROUP BY ALL
+            ), returned AS (
+              SELECT subdistrict_code, period,
+                     max(number) FILTER (field_id = 'received') AS received,
+                     max(number) FILTER (field_id = 'transferred_out') AS transferred_out
+              FROM forms.entered_values
+              WHERE form_id = '{LABOUR_FORM}' AND period < $period GROUP BY ALL
+            ), extracted AS (
+              SELECT subdistrict_code, _period AS period, sum(received) AS received,
+                     sum(transferred_out) AS transferred_out
+              FROM landing.labour_archive_changes WHERE _period < $period GROUP BY ALL
+            ), changes AS (
+              SELECT subdistrict_code,
+                     sum(coalesce(r.received, x.received)
+                         - coalesce(r.transferred_out, x.transferred_out)) AS net
+              FROM extracted x FULL JOIN returned r USING (subdistrict_code, period)
+              GROUP BY ALL
+            )
+            SELECT s.subdistrict_code, s.subdistrict_name,
+                   coalesce(p.elderly_60_plus, 0) AS elderly_60_plus,
+                   coalesce(p.elderly_80_plus, 0) AS elderly_80_plus,
+                   coalesce(a.living_alone, 0) AS living_alone,
+                   CAST(o.opening_stock + coalesce(c.net, 0) AS BIGINT) AS opening_stock
+            FROM _subdistricts s
+            LEFT JOIN people p USING (subdistrict_code)
+            LEFT JOIN alone a USING (subdistrict_code)
+            LEFT JOIN opening o USING (subdistrict_code)
+            LEFT JOIN changes c USING (subdistrict_code)
+            ORDER BY s.subdistrict_code
+            """,
+            {"period": period},
+        ).pl()
+    finally:
+        conn.unregister("_subdistricts")
+
+
+GROUPS: dict[str, Callable[[duckdb.DuckDBPyConnection, str], pl.DataFrame]] = {
+    "active_aid_households": active_aid_households,
+    "elderly_alone_or_80_plus": elderly_alone_or_80_plus,
+    "subdistricts": subdistrict_rows,
+}
+
+
+def group_rows(conn: duckdb.DuckDBPyConnection, group: str, period: str) -> pl.DataFrame:
+    """The rows of a target group for a month."""
+    if group not in GROUPS:
+        raise KeyError(f"There is no target group {group!r}; the groups are: "
+                       + ", ".join(GROUPS) + ". Name one of them under rows.group in the form.")
+    return GROUPS[group](conn, period)
