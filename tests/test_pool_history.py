@@ -26,7 +26,7 @@ from assets.pool import (
     person_keys_unique,
 )
 from onceonly.contracts import feed
-from onceonly.identity import check_character, downgrade_18_to_15
+from onceonly.identity import check_character, downgrade_18_to_15, mask_id
 from onceonly.pool.history import household_as_of, person_as_of
 from onceonly.settings import data_folder
 from pipelines.resources import Warehouse
@@ -212,7 +212,8 @@ def test_non_authority_value_is_a_conflict_and_goes_on_the_correction_list(poole
     header = [c.value for c in sheet[4]]
     row = dict(zip(header, [c.value for c in sheet[5]], strict=True))
     assert row["字段"] == "姓名"
-    assert row["公民身份号码"] == GROOM
+    assert row["公民身份号码（脱敏）"] == mask_id(GROOM)  # reports never hold a full ID
+    assert (row["来源文件"], row["文件行号"]) == ("婚姻登记_202602.csv", 2)
     assert (row["本部门数据"], row["权威数据"], row["权威部门"]) == ("张叁", "张三", "公安户籍")
     assert row["核实结果"] is None and sheet.max_row == 5
     # Other months have no conflicts, so no lists.

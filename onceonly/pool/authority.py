@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from onceonly.contracts import feed
+from onceonly.identity import mask_id
 from onceonly.pool.registry import USABLE_ID_SQL, PoolField, field_registry
 from onceonly.workbooks import FormColumn, FormWorkbook, write_form_workbook
 
@@ -85,7 +86,8 @@ def correction_columns(authority_as_of: str) -> list[FormColumn]:
     and two columns for the department to fill in."""
     return [
         FormColumn("field_name", "字段", prefilled=True, width=12),
-        FormColumn("id_number", "公民身份号码", prefilled=True, text=True, width=22),
+        # Masked like every report: the file and row name the department's own record.
+        FormColumn("masked_id", "公民身份号码（脱敏）", prefilled=True, text=True, width=22),
         FormColumn("other_value", "本部门数据", prefilled=True, width=28),
         FormColumn("authority_value", "权威数据", prefilled=True, width=28,
                    source=f"权威部门 截至{authority_as_of}"),
@@ -101,7 +103,11 @@ def correction_columns(authority_as_of: str) -> list[FormColumn]:
 def write_correction_lists(conn: duckdb.DuckDBPyConnection, period: str,
                            reports: Path) -> list[CorrectionList]:
     """One workbook per department holding values that disagree with the authority, under
-    reports/corrections/<period>/; the month's earlier lists are replaced."""
+    reports/corrections/<period>/; the month's earlier lists are replaced.
+
+    Like every report, the lists show IDs masked; each row names the department's own file and
+    row, which is how the department finds the record to correct.
+    """
     folder = reports / "corrections" / period
     if folder.exists():
         for old in folder.glob("*.xlsx"):
@@ -120,13 +126,15 @@ def write_correction_lists(conn: duckdb.DuckDBPyConnection, period: str,
     written = []
     for (department,), group in rows.group_by(["other_department"], maintain_order=True):
         as_of = group["other_as_of"][0].isoformat()
-        path = folder / f"{_file_safe(department)}_{CORRECTION_TITLE}_{period.replace('-', '')}.xlsx"
+        name = f"{_file_safe(department)}_{CORRECTION_TITLE}_{period.replace('-', '')}.xlsx"
+        path = folder / name
         form = FormWorkbook(
             title=f"{department}{CORRECTION_TITLE}（{period}）",
             subtitle=f"以下数据与权威部门（一数一源）不一致，请核对本部门数据并填写核实结果。"
                      f"统计期：{period}",
             columns=correction_columns(as_of),
-            rows=group.drop("other_department", "other_as_of").to_dicts(),
+            rows=[{**row, "masked_id": mask_id(row.pop("id_number"))}
+                  for row in group.drop("other_department", "other_as_of").to_dicts()],
             meta={"form_id": CORRECTION_FORM_ID, "form_version": CORRECTION_FORM_VERSION,
                   "department": department, "period": period},
             row_key="conflict_ref",

@@ -54,7 +54,8 @@ def publish_month(conn: duckdb.DuckDBPyConnection, parquet: Path, period: str) -
     history = parquet / "person_history"
     shutil.rmtree(history, ignore_errors=True)
     query = "SELECT *, first_period AS period FROM pool.person_history"
-    written["person_history"] = conn.execute("SELECT count(*) FROM pool.person_history").fetchone()[0]
+    written["person_history"] = conn.execute(
+        "SELECT count(*) FROM pool.person_history").fetchone()[0]
     if written["person_history"]:
         _copy(conn, query, history, {})
     return written
