@@ -9,7 +9,7 @@ def test_definitions_load():
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert {"landing/household_register", "landing/death_registry", "pool/person",
-            "sentinel/aid_alerts", "forms/aid_recipient_rosters"} <= keys
+            "sentinel/aid_alerts", "forms/issued_workbooks", "forms/returned_workbooks"} <= keys
     assert {s.name for s in repo.schedule_defs} >= {"nightly", "before_payment"}
 
 
