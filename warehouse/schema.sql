@@ -111,3 +111,84 @@ CREATE TABLE IF NOT EXISTS exports.export_log (
   sha256 VARCHAR,
   written_at TIMESTAMP
 );
+
+-- Every completed sentinel check: the monthly check before payment, and each enrolment check of
+-- newly enrolled cases. The monthly window runs from the day after the previous check's cutoff
+-- to this check's cutoff (both derived from the partition, so a rerun uses the same window).
+CREATE TABLE IF NOT EXISTS sentinel.checks (
+  check_id VARCHAR PRIMARY KEY,     -- 'monthly|2026-02' or 'enrolment|2026-02|<hash of cases>'
+  period VARCHAR NOT NULL,
+  kind VARCHAR NOT NULL,            -- monthly or enrolment
+  previous_period VARCHAR,          -- the completed check this one follows; NULL for the first
+  window_start DATE NOT NULL,       -- registry records registered from this day ...
+  cutoff DATE NOT NULL,             -- ... up to and including this day
+  cases_checked INTEGER,
+  people_checked INTEGER,
+  alerts_found INTEGER,             -- everything the check matched
+  alerts_new INTEGER,               -- of which no earlier month had raised
+  completed_at TIMESTAMP
+);
+
+-- Cases whose enrolment check has run, so the enrolment sensor never checks a case twice.
+CREATE TABLE IF NOT EXISTS sentinel.enrolment_checked (
+  case_no VARCHAR PRIMARY KEY,
+  period VARCHAR NOT NULL,
+  check_id VARCHAR NOT NULL,
+  checked_at TIMESTAMP
+);
+
+-- Alert lists returned by the subdistricts, one row per file (known by content hash).
+CREATE TABLE IF NOT EXISTS sentinel.returned_lists (
+  sha256 VARCHAR PRIMARY KEY,
+  file_name VARCHAR NOT NULL,
+  subdistrict_code VARCHAR,
+  period VARCHAR,
+  first_seen_at TIMESTAMP,
+  rows_read INTEGER,
+  dispositions INTEGER,             -- rows with a valid 核实结果
+  rows_rejected INTEGER,            -- rows with a problem (in ingest.quarantine)
+  status VARCHAR,                   -- loaded or rejected
+  rejection VARCHAR
+);
+
+-- What the subdistrict found for each alert; the latest returned list wins.
+CREATE TABLE IF NOT EXISTS sentinel.dispositions (
+  alert_id VARCHAR PRIMARY KEY,
+  disposition VARCHAR NOT NULL,     -- confirmed, false_alarm, registry_error
+  disposition_label VARCHAR,        -- as written: 确认属实, 误报, 登记错误
+  note VARCHAR,
+  subdistrict_code VARCHAR,
+  period VARCHAR,
+  returned_file_sha256 VARCHAR NOT NULL,
+  returned_file_name VARCHAR,
+  returned_at TIMESTAMP
+);
+
+-- Registry records a subdistrict reported as wrong, for the registry that owns them.
+CREATE TABLE IF NOT EXISTS sentinel.registry_corrections (
+  registry VARCHAR NOT NULL,
+  record_id VARCHAR NOT NULL,
+  alert_id VARCHAR NOT NULL,
+  rule VARCHAR,
+  event_date DATE,
+  subdistrict_code VARCHAR,
+  period VARCHAR,
+  note VARCHAR,
+  returned_file_sha256 VARCHAR,
+  reported_at TIMESTAMP
+);
+
+-- Alerts by month, rule and subdistrict, with running totals and what was confirmed.
+CREATE TABLE IF NOT EXISTS sentinel.alert_summary (
+  period VARCHAR NOT NULL,
+  rule VARCHAR NOT NULL,
+  subdistrict_code VARCHAR NOT NULL,
+  alerts INTEGER,
+  confirmed INTEGER,                -- valid warnings
+  false_alarms INTEGER,
+  registry_errors INTEGER,
+  awaiting INTEGER,                 -- no disposition returned yet
+  cumulative_alerts INTEGER,
+  cumulative_confirmed INTEGER,
+  monthly_amount_at_stake DECIMAL(14, 2)
+);

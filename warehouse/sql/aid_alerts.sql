@@ -1,9 +1,13 @@
 -- Aid verification alerts for one month ($period, from $month_start to $month_end).
 --
--- Monthly check: registry records registered during the month, against every recipient and
+-- Monthly check: registry records registered inside the check's window ($window_start to
+-- $cutoff: after the previous completed check, up to this one) against every recipient and
 -- counted household member of an active case in the month's roster.
--- Enrolment check: cases first enrolled during the month, against everything the registries
--- registered before the month.
+-- Enrolment check: the month's new cases against everything the registries registered before
+-- the window. A case is new when it was enrolled during the month, or when it first appears in
+-- this month's roster although an earlier roster had landed (a late-recorded enrolment).
+-- With $only_listed, only the enrolment check runs, and only for the cases in $case_nos (the
+-- enrolment sensor's immediate check); it finds exactly what the month's full check would.
 -- Matching: the exact 18-digit ID; the 18-digit form of a legacy 15-digit ID; or, only where
 -- the roster's ID fails its check digit, name plus birth date (a lower certainty).
 WITH events AS (
@@ -31,19 +35,27 @@ WITH events AS (
     WHERE move_type = '迁出' AND other_place_code <> $district_code
   )
   WHERE id_status IN ('valid', 'unknown_county', 'upgraded_from_15')
+    AND registered_on <= $cutoff
   ORDER BY rule, record_id, person_id, registered_on
 ),
 event_people AS (
   SELECT *, strptime(substr(person_id, 7, 8), '%Y%m%d')::DATE AS person_birth_date FROM events
 ),
+earlier_roster AS (
+  SELECT DISTINCT case_no FROM landing.aid_households WHERE _period < $period
+),
 members AS (
   SELECT m.case_no, m.member_id_number, m.member_id_number_status AS id_status, m.member_name,
          m.birth_date, m.relation, h.aid_type, h.monthly_amount, h.subdistrict_code,
-         h.enrolled_on
+         h.enrolled_on,
+         h.enrolled_on BETWEEN $month_start AND $month_end
+           OR (h.case_no NOT IN (SELECT case_no FROM earlier_roster)
+               AND EXISTS (SELECT 1 FROM earlier_roster)) AS new_case
   FROM landing.aid_members m
   JOIN landing.aid_households h ON h.case_no = m.case_no AND h._period = m._period
   WHERE m._period = $period AND h.status = '在保' AND m.counted = '是'
     AND h.enrolled_on <= $month_end
+    AND (NOT $only_listed OR h.case_no IN (SELECT unnest($case_nos)))
 ),
 matched AS (
   SELECT e.*, m.*,
@@ -59,10 +71,10 @@ matched AS (
 ),
 checked AS (
   SELECT 'monthly' AS check_kind, 1 AS preference, * FROM matched
-  WHERE registered_on BETWEEN $month_start AND $month_end
+  WHERE NOT $only_listed AND registered_on BETWEEN $window_start AND $cutoff
   UNION ALL
   SELECT 'enrolment', 2, * FROM matched
-  WHERE enrolled_on BETWEEN $month_start AND $month_end AND registered_on < $month_start
+  WHERE registered_on < $window_start AND ($only_listed OR new_case)
 )
 SELECT DISTINCT ON (alert_id)
        substr(sha256(rule || '|' || record_id || '|' || person_id), 1, 20) AS alert_id,
@@ -71,4 +83,4 @@ SELECT DISTINCT ON (alert_id)
        member_name AS person_name, relation, match_method,
        CASE match_method WHEN 'name_birth_date' THEN 'lower' ELSE 'high' END AS match_certainty
 FROM checked
-ORDER BY alert_id, preference
+ORDER BY alert_id, preference, case_no
