@@ -380,8 +380,9 @@ def write_return_report(path: Path, check: ReturnCheck) -> Path:
         sheet.write_number(r, 0, i)
         if p.row is not None:
             sheet.write_number(r, 1, p.row)
-        sheet.write_string(r, 2, p.row_label)
-        sheet.write_string(r, 3, p.column)
+        for c, text in ((2, p.row_label), (3, p.column)):
+            if text:
+                sheet.write_string(r, c, text)
         sheet.write_string(r, 4, KIND_LABELS.get(p.kind, p.kind))
         sheet.write_string(r, 5, p.message)
         sheet.write_string(r, 6, "是" if p.blocking else "否")
