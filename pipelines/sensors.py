@@ -7,3 +7,7 @@ sensors: list[dg.SensorDefinition] = []
 from pipelines.inbox_sensor import inbox_arrivals  # noqa: E402
 
 sensors.append(inbox_arrivals)
+
+from assets.aid_enrolment import aid_enrolment_sensor  # noqa: E402
+
+sensors.append(aid_enrolment_sensor)
