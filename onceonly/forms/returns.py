@@ -47,6 +47,9 @@ KIND_LABELS = {
     "unreadable": "文件无法读取", "prefilled_changed": "预填值被修改（已转更正申请）",
     "derived_changed": "计算值被修改（已按公式重算）",
 }
+# Lists issued by other domains with the same workbook writer; their returns are read there
+# (the aid sentinel's alert dispositions, the pool's correction lists).
+HANDLED_ELSEWHERE = {"aid_alert_list", "pool_correction_list"}
 _PERIOD = re.compile(r"20\d{2}-(0[1-9]|1[0-2])")
 PII_CLASSES = {"pii-id", "pii-name", "pii-address", "personal", "sensitive"}
 
@@ -484,6 +487,8 @@ def load_returns(conn: duckdb.DuckDBPyConnection, inbox: Path, reports: Path, fo
     seen = {s for (s,) in conn.execute("SELECT file_sha256 FROM forms.returns").fetchall()}
     outcomes = []
     for path, meta in returned_workbooks(inbox):
+        if meta.get("form_id") in HANDLED_ELSEWHERE:
+            continue
         period = meta.get("period") or period_of_file(path.name) or ""
         if not _PERIOD.fullmatch(period):
             period = "unknown"
