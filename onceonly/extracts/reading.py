@@ -28,6 +28,8 @@ HEADER_SEARCH_ROWS = 30
 # Characters that surround or hide inside header cells without being seen.
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 _SPACES = re.compile(r"[\s\u00a0\u3000]+")
+# Every character Python's str.strip() removes, for the same test in a column expression.
+_PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 
 
 class ExtractRejected(Exception):
@@ -301,9 +303,53 @@ def _frame(rows: list[list[object]], first_row: int, report: HeaderReport,
     return pl.DataFrame(data), blank
 
 
+def _unquoted_lines(text: str) -> list[str] | None:
+    """The records of a CSV text with no quote character, split as the csv module would.
+
+    Without quotes a record is one line and a field never holds a comma, so the lines can be
+    split as columns in one go; None when the text needs the csv module after all.
+    """
+    if '"' in text or "\x00" in text:
+        return None
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the terminator of the last record, not an empty record
+    return lines
+
+
+def _frame_from_lines(lines: list[str], first_row: int, report: HeaderReport,
+                      width: int) -> tuple[pl.DataFrame, int]:
+    """What `_frame` makes of unquoted CSV lines, built with column expressions."""
+    parts = pl.DataFrame({"line": pl.Series(lines, dtype=pl.Utf8)}).select(
+        pl.col("line").str.split_exact(",", max(width - 1, 0)).struct.unnest(),
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first_row).alias("_row_number"),
+    )
+    fields = [c for c in parts.columns if c != "_row_number"]
+    blank = pl.all_horizontal(
+        [pl.col(c).is_null() | (pl.col(c).str.strip_chars(_PY_WHITESPACE) == "") for c in fields]
+    )
+    names = {f"field_{pos}": name for pos, name in report.mapping.items()}
+    names.update({f"field_{pos}": f"extra:{name}" for pos, name in report.extra_positions})
+    kept = parts.filter(~blank)
+    frame = kept.select([pl.col(f).alias(n) for f, n in names.items()] + ["_row_number"])
+    return frame, parts.height - kept.height
+
+
 def read_csv_table(path: Path, table: TableContract) -> RawTable:
     """Read a CSV extract strictly as text, finding its header by name."""
     text, encoding = decode_text(path.read_bytes(), path.name)
+    lines = _unquoted_lines(text)
+    if lines is not None:
+        head = [line.split(",") if line else [] for line in lines[:HEADER_SEARCH_ROWS]]
+        report = match_header(head, table, path.name)
+        check_header(report, table, path.name)
+        width = max((line.count(",") + 1 for line in lines if line), default=0)
+        data_lines = lines[report.header_row:]
+        frame, blank = _frame_from_lines(data_lines, report.header_row + 1, report, width)
+        raw = RawTable(table, path, None, encoding, report, frame,
+                       rows_below_header=len(data_lines), blank_rows=blank)
+        raw.check_complete()
+        return raw
     rows = list(csv.reader(io.StringIO(text, newline="")))
     report = match_header(rows[:HEADER_SEARCH_ROWS], table, path.name)
     check_header(report, table, path.name)
