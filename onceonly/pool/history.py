@@ -250,14 +250,7 @@ def _rebuild_unmatched(conn: duckdb.DuckDBPyConnection) -> None:
 
 def person_as_of(conn: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
     """Every person's pool fields as they stood on ``day`` (people not yet known are absent)."""
-    return conn.execute(
-        """
-        SELECT * EXCLUDE (version) FROM pool.person_history
-        WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)
-        ORDER BY id_number
-        """,
-        [day, day],
-    ).pl()
+    return conn.execute("SELECT * FROM pool.person_as_of(?) ORDER BY id_number", [day]).pl()
 
 
 def household_as_of(conn: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFrame:
@@ -269,9 +262,8 @@ def household_as_of(conn: duckdb.DuckDBPyConnection, day: dt.date) -> pl.DataFra
                count(*) FILTER (relation_to_head = '{HEAD_OF_HOUSEHOLD}') AS heads,
                min(subdistrict_code) AS subdistrict_code,
                list(struct_pack(id_number, relation_to_head) ORDER BY id_number) AS member_list
-        FROM pool.household_member
-        WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)
+        FROM pool.household_member_as_of(?)
         GROUP BY household_no ORDER BY household_no
         """,
-        [day, day],
+        [day],
     ).pl()

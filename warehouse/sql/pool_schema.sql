@@ -108,3 +108,12 @@ CREATE TABLE IF NOT EXISTS pool.catalogue (
   stale BOOLEAN NOT NULL,
   PRIMARY KEY (period, feed)
 );
+
+-- "As of this date" questions in plain SQL: SELECT * FROM pool.person_as_of(DATE '2026-03-15').
+CREATE OR REPLACE MACRO pool.person_as_of(day) AS TABLE
+  SELECT * EXCLUDE (version) FROM pool.person_history
+  WHERE valid_from <= day AND (valid_to IS NULL OR valid_to > day);
+
+CREATE OR REPLACE MACRO pool.household_member_as_of(day) AS TABLE
+  SELECT * FROM pool.household_member
+  WHERE valid_from <= day AND (valid_to IS NULL OR valid_to > day);
