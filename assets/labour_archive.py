@@ -34,11 +34,13 @@ with warnings.catch_warnings():
     pool=WAREHOUSE_POOL,
     deps=[
         landing_key("labour_archive"),
+        # Counts entered on returned stock forms take the place of the extract's.
+        dg.AssetKey(["forms", "returned_workbooks"]),
         dg.AssetDep(ARCHIVE_STOCK_KEY, partition_mapping=PREVIOUS_MONTH),
     ],
     kinds={"duckdb"},
     description="劳动力资源档案库存: per subdistrict, last month's closing stock (or the opening "
-    "balance) + 入库 - 出库; a subdistrict that sent nothing stays unknown, never zero.",
+    "balance) + 入库 - 出库 (returned form, else extract); nothing sent means unknown, not zero.",
 )
 def archive_stock(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     period = context.partition_key

@@ -308,3 +308,38 @@ def _resources(folder):
     from pipelines.resources import Warehouse
 
     return {"warehouse": Warehouse(data_dir=str(folder.root))}
+
+
+def test_counts_on_a_returned_form_replace_the_extract_and_reroll_that_month(folder, instance):
+    from onceonly.forms.store import ensure_forms_tables
+    from warehouse.connection import open_warehouse
+
+    sub = SUBS[7].code
+    for period in MONTHS[:2]:
+        write_changes(folder.inbox, period, changes_for(period))
+    reroll_labour_stock(folder, "2026-01", "2026-01", instance=instance, log_level="WARNING")
+    january_closing = stock(folder, "2026-01")[sub][5]
+    # The subdistrict's January form comes back, loaded during February's run.
+    with open_warehouse(folder.warehouse) as conn:
+        ensure_forms_tables(conn)
+        for field_id, number in (("received", 99), ("transferred_out", 1)):
+            conn.execute(
+                "INSERT INTO forms.entered_values (form_id, form_version, subdistrict_code, "
+                "period, row_key, field_id, concept, kind, value, number, file_sha256, "
+                "loaded_at) VALUES ('labour_archive_stock', '1.0', ?, '2026-01', ?, ?, ?, "
+                "'entry', ?, ?, 'return-sha', TIMESTAMP '2026-02-03 09:00:00')",
+                [sub, sub, field_id, field_id, str(number), number])
+
+    runs = reroll_labour_stock(folder, "2026-02", "2026-02", instance=instance,
+                               log_level="WARNING")
+
+    assert runs[0].success
+    corrected = OPENING[sub] + 99 - 1
+    assert stock(folder, "2026-01")[sub][3:6] == (99, 1, corrected)
+    assert stock(folder, "2026-02")[sub][1] == corrected
+    with duckdb.connect(str(folder.warehouse), read_only=True) as conn:
+        kept = conn.execute(
+            "SELECT closing_stock, superseded_reason FROM labour.archive_stock_versions "
+            "WHERE period = '2026-01' AND subdistrict_code = ? AND superseded_at IS NOT NULL",
+            [sub]).fetchall()
+    assert kept == [(january_closing, "counts entered on the returned stock form")]

@@ -22,6 +22,7 @@ from onceonly.labour.stock import (
 )
 from onceonly.reference import Subdistrict, subdistricts
 
+STOCK_FORM_ID = "labour_archive_stock"  # the form subdistricts return their counts on
 _LINE_COLUMNS = ("period", "subdistrict_code", "subdistrict_name", "status", "opening_stock",
                  "opening_basis", "received", "transferred_out", "closing_stock",
                  "carried_stock", "known_as_of", "change_entries", "changes_file_name",
@@ -92,7 +93,38 @@ def reported_changes(conn: duckdb.DuckDBPyConnection, period: str) -> dict[str, 
                 code, before.received + int(received),
                 before.transferred_out + int(transferred_out), before.entries + 1,
                 before.file_name, before.file_sha256)
+    changes.update(returned_changes(conn, period))
     return changes
+
+
+def returned_changes(conn: duckdb.DuckDBPyConnection, period: str) -> dict[str, ArchiveChanges]:
+    """The counts subdistricts entered on the returned stock form for a month, by code.
+
+    What a subdistrict entered on its own form is its latest word for the month, so it takes
+    the place of the extract's row for that subdistrict; the latest loaded return wins.
+    """
+    has_returns = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'forms' "
+        "AND table_name = 'entered_values'").fetchone()[0]
+    if not has_returns:
+        return {}
+    rows = conn.execute(
+        """
+        WITH latest AS (
+          SELECT subdistrict_code, field_id, number, file_sha256 FROM forms.entered_values
+          WHERE form_id = ? AND period = ? AND row_key = subdistrict_code
+            AND field_id IN ('received', 'transferred_out')
+          QUALIFY row_number() OVER (PARTITION BY subdistrict_code, field_id
+                                     ORDER BY loaded_at DESC, file_sha256) = 1
+        )
+        SELECT subdistrict_code, max(number) FILTER (WHERE field_id = 'received'),
+               max(number) FILTER (WHERE field_id = 'transferred_out'), max(file_sha256)
+        FROM latest GROUP BY subdistrict_code ORDER BY subdistrict_code
+        """,
+        [STOCK_FORM_ID, period],
+    ).fetchall()
+    return {code: ArchiveChanges(code, int(received), int(out), 1, "returned stock form", sha)
+            for code, received, out, sha in rows if received is not None and out is not None}
 
 
 def stock_lines(conn: duckdb.DuckDBPyConnection, period: str) -> dict[str, StockLine]:
@@ -171,7 +203,11 @@ def _supersede(conn, period: str, code: str, by_version: int | None, reason: str
 
 def _why_superseded(before: StockLine, after: StockLine) -> str:
     if before.changes_file_sha256 != after.changes_file_sha256:
-        return "corrected changes file" if after.received is not None else "changes withdrawn"
+        if after.received is None:
+            return "changes withdrawn"
+        if after.changes_file_name == "returned stock form":
+            return "counts entered on the returned stock form"
+        return "corrected changes file"
     if (before.opening_stock, before.opening_basis, before.carried_stock) != (
             after.opening_stock, after.opening_basis, after.carried_stock):
         return "re-rolled: the opening stock changed with an earlier month"
@@ -205,6 +241,7 @@ def carry_forward_stock(conn: duckdb.DuckDBPyConnection, period: str, *,
                 "the opening balance file in the inbox and run the first month again."
             )
         return record_stock(conn, period, [], run_id=run_id, now=now)
+    _reroll_recorded_months_before(conn, period, district, balances, run_id=run_id, now=now)
     previous = stock_lines(conn, previous_period(period))
     lines = roll_forward(period, district, balances, previous, changes)
     recorded = record_stock(conn, period, lines, run_id=run_id, now=now)
@@ -212,6 +249,27 @@ def carry_forward_stock(conn: duckdb.DuckDBPyConnection, period: str, *,
     if negative:
         raise NegativeStockError(negative)
     return recorded
+
+
+def _reroll_recorded_months_before(conn, period: str, district: list[Subdistrict],
+                                   balances: dict[str, OpeningBalance], *, run_id: str | None,
+                                   now: dt.datetime | None) -> None:
+    """Bring every recorded month before ``period`` up to date with what is landed now.
+
+    A returned stock form for a past month is loaded by a later month's run, and a resent
+    file may have been landed without the months after it being re-rolled; either would leave
+    this month starting from a stale closing stock. Months whose figures still hold are left
+    alone (record_stock adds no version), and a month that now fails stops the re-roll.
+    """
+    earlier = [p for (p,) in conn.execute(
+        "SELECT DISTINCT period FROM labour.archive_stock WHERE period < ? ORDER BY period",
+        [period]).fetchall()]
+    for month in earlier:
+        previous = stock_lines(conn, previous_period(month))
+        lines = roll_forward(month, district, balances, previous, reported_changes(conn, month))
+        if any(line.status == NEGATIVE for line in lines):
+            raise NegativeStockError([line for line in lines if line.status == NEGATIVE])
+        record_stock(conn, month, lines, run_id=run_id, now=now)
 
 
 def stock_history(conn: duckdb.DuckDBPyConnection, period: str,
