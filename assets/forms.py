@@ -72,7 +72,9 @@ def returned_workbooks(context: dg.AssetExecutionContext,
     group_name="forms",
     partitions_def=monthly,
     pool=WAREHOUSE_POOL,
-    deps=[returned_workbooks, person, *(landing_key(f) for f in _SOURCE_FEEDS)],
+    deps=[returned_workbooks, person, *(landing_key(f) for f in _SOURCE_FEEDS),
+          # the stock form's opening stock and the care list's rows are read from these
+          dg.AssetKey(["labour", "archive_stock"]), dg.AssetKey(["care", "elderly_care_list"])],
     kinds={"excel"},
     description="Every approved form in force, prefilled from the pool, one workbook per "
     "subdistrict; retired, lapsed and overdue forms reported, not issued; share of fields "

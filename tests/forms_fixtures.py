@@ -91,8 +91,12 @@ def new_district(root: Path) -> DataFolder:
 
 
 def run_forms(folder: DataFolder, period: str) -> dg.ExecuteInProcessResult:
-    """Materialise the two forms assets for a month, as the monthly job does."""
+    """Materialise the forms assets for a month, with the labour stock and care list that two
+    forms are issued from, as the monthly job does."""
+    from assets.elderly_care import elderly_care_list
     from assets.forms import issued_workbooks, returned_workbooks
+    from assets.labour_archive import archive_stock
 
-    return dg.materialize([returned_workbooks, issued_workbooks], partition_key=period,
+    return dg.materialize([returned_workbooks, archive_stock, elderly_care_list,
+                           issued_workbooks], partition_key=period,
                           resources={"warehouse": Warehouse(data_dir=str(folder.root))})

@@ -12,6 +12,8 @@ from collections.abc import Callable
 import duckdb
 import polars as pl
 
+from onceonly.care.care_list import ensure_care_tables
+from onceonly.labour.store import ensure_labour_tables
 from onceonly.reference import subdistricts
 
 LABOUR_FORM = "labour_archive_stock"
@@ -43,27 +45,15 @@ def active_aid_households(conn: duckdb.DuckDBPyConnection, period: str) -> pl.Da
 
 
 def elderly_alone_or_80_plus(conn: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
-    """Registered residents aged 80 or over at month end, or living alone per elderly services."""
+    """The month's care list (care.care_list, built by care/elderly_care_list): residents aged
+    80 or over or living alone, with the dead and the moved-away already left out."""
+    ensure_care_tables(conn)
     return conn.execute(
-        f"""
-        WITH elderly AS (
-          SELECT id_number, any_value(living_situation) AS living_situation,
-                 any_value(care_level) AS care_level, max(last_visit_date) AS last_visit_date
-          FROM landing.elderly_services
-          WHERE _period = {_latest_period('elderly_services')}
-            AND id_number_status IN ('valid', 'unknown_county', 'upgraded_from_15')
-          GROUP BY id_number
-        )
-        SELECT p.id_number, p.name, p.sex, p.birth_date,
-               date_sub('year', p.birth_date, {_month_end(period)}) AS age,
-               p.registered_address, e.living_situation, e.care_level, e.last_visit_date,
-               p.subdistrict_code
-        FROM pool.person p
-        LEFT JOIN elderly e USING (id_number)
-        WHERE p.registration_status = '正常'
-          AND (date_sub('year', p.birth_date, {_month_end(period)}) >= 80
-               OR e.living_situation = '独居')
-        ORDER BY p.subdistrict_code, p.birth_date, p.id_number
+        """
+        SELECT id_number, name, sex, birth_date, age, registered_address, living_situation,
+               care_level, last_visit_date, subdistrict_code, change_mark
+        FROM care.care_list WHERE period = $period
+        ORDER BY subdistrict_code, birth_date, id_number
         """,
         {"period": period},
     ).pl()
@@ -72,10 +62,11 @@ def elderly_alone_or_80_plus(conn: duckdb.DuckDBPyConnection, period: str) -> pl
 def subdistrict_rows(conn: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
     """One row per subdistrict with the pool's counts and the labour archive's opening stock.
 
-    The opening stock is the department's opening balance plus every earlier month's changes,
-    taking a subdistrict's returned form for a month where there is one and the employment
-    centre's extract otherwise.
+    The opening stock is the month's opening in labour.archive_stock (labour/archive_stock):
+    last month's closing stock, or the opening balance in the first month. It is empty where
+    last month's stock is unknown because a subdistrict sent nothing for an earlier month.
     """
+    ensure_labour_tables(conn)
     codes = pl.DataFrame({"subdistrict_code": [s.code for s in subdistricts()],
                           "subdistrict_name": [s.name for s in subdistricts()]})
     conn.register("_subdistricts", codes.to_arrow())
@@ -94,36 +85,19 @@ def subdistrict_rows(conn: duckdb.DuckDBPyConnection, period: str) -> pl.DataFra
               FROM landing.elderly_services
               WHERE _period = {_latest_period('elderly_services')} AND living_situation = '独居'
               GROUP BY ALL
-            ), opening AS (
-              SELECT subdistrict_code, sum(opening_stock) AS opening_stock
-              FROM landing.labour_archive_opening GROUP BY ALL
-            ), returned AS (
-              SELECT subdistrict_code, period,
-                     max(number) FILTER (field_id = 'received') AS received,
-                     max(number) FILTER (field_id = 'transferred_out') AS transferred_out
-              FROM forms.entered_values
-              WHERE form_id = '{LABOUR_FORM}' AND period < $period GROUP BY ALL
-            ), extracted AS (
-              SELECT subdistrict_code, _period AS period, sum(received) AS received,
-                     sum(transferred_out) AS transferred_out
-              FROM landing.labour_archive_changes WHERE _period < $period GROUP BY ALL
-            ), changes AS (
-              SELECT subdistrict_code,
-                     sum(coalesce(r.received, x.received)
-                         - coalesce(r.transferred_out, x.transferred_out)) AS net
-              FROM extracted x FULL JOIN returned r USING (subdistrict_code, period)
-              GROUP BY ALL
+            ), stock AS (
+              SELECT subdistrict_code, opening_stock FROM labour.archive_stock
+              WHERE period = $period
             )
             SELECT s.subdistrict_code, s.subdistrict_name,
                    coalesce(p.elderly_60_plus, 0) AS elderly_60_plus,
                    coalesce(p.elderly_80_plus, 0) AS elderly_80_plus,
                    coalesce(a.living_alone, 0) AS living_alone,
-                   CAST(o.opening_stock + coalesce(c.net, 0) AS BIGINT) AS opening_stock
+                   CAST(k.opening_stock AS BIGINT) AS opening_stock
             FROM _subdistricts s
             LEFT JOIN people p USING (subdistrict_code)
             LEFT JOIN alone a USING (subdistrict_code)
-            LEFT JOIN opening o USING (subdistrict_code)
-            LEFT JOIN changes c USING (subdistrict_code)
+            LEFT JOIN stock k USING (subdistrict_code)
             ORDER BY s.subdistrict_code
             """,
             {"period": period},
