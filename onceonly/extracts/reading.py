@@ -29,7 +29,7 @@ HEADER_SEARCH_ROWS = 30
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 _SPACES = re.compile(r"[\s\u00a0\u3000]+")
 # Every character Python's str.strip() removes, for the same test in a column expression.
-_PY_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+_PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())  # none lies above U+3000
 
 
 class ExtractRejected(Exception):

@@ -27,6 +27,7 @@ import polars as pl
 
 from onceonly.contracts import feeds
 from onceonly.pool.registry import USABLE_ID_SQL, person_fields
+from warehouse.tables import empty_table
 
 AUTHORITY_TABLE = "landing.household_register"
 ACTIVE_STATUS = "正常"
@@ -125,7 +126,7 @@ def rebuild_person_history(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
         FROM numbered n JOIN confirmed c USING (id_number, version)
         WHERE n.is_change = 1
     """)
-    conn.execute("DELETE FROM pool.person_history")
+    empty_table(conn, "pool.person_history")
     conn.execute(f"""
         INSERT INTO pool.person_history
         WITH chained AS (
@@ -190,7 +191,7 @@ def _rebuild_identifiers(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _rebuild_person(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute("DELETE FROM pool.person")
+    empty_table(conn, "pool.person")
     conn.execute(f"""
         INSERT INTO pool.person BY NAME
         SELECT h.id_number, {", ".join("h." + f for f in PERSON_COLUMNS[1:])},
