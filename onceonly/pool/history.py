@@ -62,7 +62,8 @@ def rebuild_person_history(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     pool.person_identifier in one transaction; return counts for run metadata."""
     fields = [c for c in PERSON_COLUMNS[1:]]
     field_list = ", ".join(fields)
-    fingerprint = "md5(to_json(struct_pack(" + ", ".join(fields) + ", presence))::VARCHAR)"
+    # Versions are told apart by comparing every field and the presence exactly, as one struct.
+    state = "struct_pack(" + ", ".join(fields) + ", presence)"
 
     conn.execute("BEGIN TRANSACTION")
     conn.execute(f"""
@@ -102,11 +103,10 @@ def rebuild_person_history(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE hukou_versions AS
         WITH flagged AS (
-            SELECT *, {fingerprint} AS fp,
-                   lag(month_end) OVER w AS previous_end,
-                   CASE WHEN {fingerprint} IS DISTINCT FROM lag({fingerprint}) OVER w
+            SELECT *, lag(month_end) OVER w AS previous_end,
+                   CASE WHEN state IS DISTINCT FROM lag(state) OVER w
                         THEN 1 ELSE 0 END AS is_change
-            FROM hukou_observed
+            FROM (SELECT *, {state} AS state FROM hukou_observed)
             WINDOW w AS (PARTITION BY id_number ORDER BY idx)
         ), numbered AS (
             SELECT *, sum(is_change) OVER (PARTITION BY id_number ORDER BY idx
