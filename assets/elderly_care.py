@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.extracts import landing_key
 from assets.partitions import month_bounds, monthly
-from onceonly.care.care_list import build_care_list, record_care_list
+from onceonly.care.care_list import build_care_list, decisions_from_returns, record_care_list
 from pipelines.resources import Warehouse
 from warehouse.connection import WAREHOUSE_POOL
 
@@ -36,6 +36,8 @@ def list_build_date(period: str, today: dt.date | None = None) -> dt.date:
         landing_key("household_register"),
         landing_key("elderly_services"),
         landing_key("death_registry"),
+        # Decisions to remove someone, entered on returned care-list forms.
+        dg.AssetKey(["forms", "returned_workbooks"]),
         dg.AssetDep(CARE_LIST_KEY, partition_mapping=_PREVIOUS_MONTH),
     ],
     kinds={"duckdb"},
@@ -47,8 +49,11 @@ def elderly_care_list(context: dg.AssetExecutionContext,
     period = context.partition_key
     build_date = list_build_date(period)
     with warehouse.writer() as conn:
+        returned = decisions_from_returns(conn, period)
         care_list = build_care_list(conn, period, build_date)
         record_care_list(conn, care_list)
+    for sentence in returned.refused:
+        context.log.warning(sentence)
 
     entries, departures = care_list.entries, care_list.departures
     s = care_list.sources
@@ -69,4 +74,6 @@ def elderly_care_list(context: dg.AssetExecutionContext,
                 departures["reason"].str.split("：").list.first()).len().iter_rows()
         } if departures.height else {},
         "first_list": care_list.first_list,
+        "returned_decisions_recorded": returned.recorded,
+        "returned_decisions_refused": len(returned.refused),
     })

@@ -153,13 +153,13 @@ def test_share_prefilled_is_reported_per_form_and_overall(issued):
         shares = dict(conn.execute("SELECT form_id, share FROM forms.prefill_share "
                                    "WHERE period = '2026-01'").fetchall())
     assert shares == {"aid_recipient_roster": 0.5833, "elderly_care_facilities": 0.2941,
-                      "elderly_care_list": 0.6, "labour_archive_stock": 0.5,
+                      "elderly_care_list": 0.5294, "labour_archive_stock": 0.5,
                       "heat_wave_check": 0.5}
     meta = jan.asset_materializations_for_node("forms__issued_workbooks")[0].metadata
-    assert meta["prefilled_share_overall"].value == round(25 / 52, 4)
+    assert meta["prefilled_share_overall"].value == round(25 / 54, 4)
     report = openpyxl.load_workbook(folder.reports / "forms" / "表单下发与预填比例_2026-01.xlsx")
     last = list(report["预填比例"].iter_rows(values_only=True))[-1]
-    assert last[0] == "合计" and last[2:4] == (52, 25)
+    assert last[0] == "合计" and last[2:4] == (54, 25)
 
 
 def test_retired_and_lapsed_forms_are_reported_not_issued(issued):

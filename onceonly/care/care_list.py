@@ -114,6 +114,68 @@ def record_care_decision(conn: duckdb.DuckDBPyConnection, *, id_number: str,
     )
 
 
+CARE_FORM_ID = "elderly_care_list"  # the form the list is issued on and returned with
+# What a worker picks under 名册调整 on the returned form, and the decision it records.
+RETURNED_DECISIONS = {"移出名册": "remove", "恢复按条件纳入": "rules"}
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnedDecisions:
+    """What picking up the decisions on returned care-list forms did."""
+
+    recorded: int
+    refused: list[str]  # full sentences, IDs masked
+
+
+def decisions_from_returns(conn: duckdb.DuckDBPyConnection, period: str) -> ReturnedDecisions:
+    """Record the decisions entered on returned care-list forms of the months before ``period``.
+
+    A decision on the form of month M takes effect from the month after M, the first list not
+    yet issued; the latest return for a form wins. Safe to repeat.
+    """
+    has_returns = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'forms' "
+        "AND table_name = 'entered_values'").fetchone()[0]
+    if not has_returns:
+        return ReturnedDecisions(0, [])
+    rows = conn.execute(
+        """
+        WITH latest AS (
+          SELECT subdistrict_code, period, row_key, field_id, value, file_sha256, loaded_at
+          FROM forms.entered_values
+          WHERE form_id = ? AND period < ? AND field_id IN ('list_decision', 'decision_reason')
+          QUALIFY row_number() OVER (PARTITION BY subdistrict_code, period, row_key, field_id
+                                     ORDER BY loaded_at DESC, file_sha256) = 1
+        )
+        SELECT subdistrict_code, period, row_key,
+               max(value) FILTER (WHERE field_id = 'list_decision') AS decision,
+               max(value) FILTER (WHERE field_id = 'decision_reason') AS reason,
+               max(file_sha256), max(loaded_at)
+        FROM latest GROUP BY ALL HAVING decision IS NOT NULL
+        ORDER BY period, subdistrict_code, row_key
+        """,
+        [CARE_FORM_ID, period],
+    ).fetchall()
+    recorded, refused = 0, []
+    for sub, form_period, id_number, choice, reason, sha, loaded_at in rows:
+        decision = RETURNED_DECISIONS.get(choice)
+        following = (dt.date.fromisoformat(form_period + "-01") + dt.timedelta(days=31)
+                     ).strftime("%Y-%m")
+        try:
+            if decision is None:
+                raise CareDecisionError(f"{choice!r} is not a choice of 名册调整")
+            record_care_decision(conn, id_number=id_number, subdistrict_code=sub,
+                                 decision=decision, reason=reason, valid_from=following,
+                                 source=f"returned form {sha}", decided_at=loaded_at)
+            recorded += 1
+        except CareDecisionError as err:
+            refused.append(
+                f"The 名册调整 for {mask_id(id_number)} on the {form_period} care list of "
+                f"subdistrict {sub} was not applied: {err} Ask the subdistrict to fill in "
+                "调整原因 and return the form again.")
+    return ReturnedDecisions(recorded, refused)
+
+
 def _sources(conn: duckdb.DuckDBPyConnection, period: str, build_date: dt.date) -> tuple:
     register, services = (
         conn.execute(f"SELECT max(_period) FROM landing.{t} WHERE _period <= ?",
