@@ -76,11 +76,15 @@ class FileOutcome:
         return self.normalised.problems if self.normalised is not None else []
 
 
-def inspect_table(path: Path, table: TableContract, sha: str) -> FileOutcome:
-    """Read, check and normalise one table of a file without loading anything."""
+def inspect_table(path: Path, table: TableContract, sha: str,
+                  staged: Path | None = None) -> FileOutcome:
+    """Read, check and normalise one table of a file without loading anything.
+
+    `staged` is the file's UTF-8 copy, when there is one, read instead of decoding again.
+    """
     outcome = FileOutcome(path.name, sha, table.name, sheet=table.sheet_name)
     try:
-        raw = read_table(path, table)
+        raw = read_table(path, table, staged)
         normalised = normalise_table(raw)
     except ExtractRejected as err:
         outcome.rejection = str(err)
@@ -133,7 +137,11 @@ def stage_copy(path: Path, sha: str, staging: Path) -> str:
     staged = staging / f"{sha}.csv"
     if not staged.exists():
         staging.mkdir(parents=True, exist_ok=True)
-        staged.write_text(text, encoding="utf-8")
+        # Written aside and renamed, so an interrupted run never leaves half a copy that later
+        # runs would read as the whole file; bytes, so no newline is translated.
+        partial = staged.with_name(f"{sha}.partial")
+        partial.write_bytes(text.encode("utf-8"))
+        partial.replace(staged)
     return encoding
 
 
@@ -192,7 +200,7 @@ def land_table(conn: duckdb.DuckDBPyConnection, feed: FeedContract, table: Table
         except ExtractRejected as err:
             outcome = FileOutcome(path.name, sha, table.name, rejection=str(err))
         else:
-            outcome = inspect_table(path, table, sha)
+            outcome = inspect_table(path, table, sha, staging / f"{sha}.csv")
             outcome.encoding = encoding
         outcome.replaces_sha256 = replaces
         if outcome.normalised is not None:

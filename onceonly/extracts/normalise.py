@@ -246,8 +246,10 @@ def _clean_ids(values: pl.Series, flags: pl.Series) -> pl.Series:
     """
     frame = pl.DataFrame({"v": values, "n": flags})
     v = pl.col("v")
-    check = sum(v.str.slice(i, 1).cast(pl.Int32, strict=False) * w
-                for i, w in enumerate(_WEIGHTS)) % 11
+    # The first 17 digits as one integer (below 10**17, so it fits), its digits by arithmetic:
+    # much cheaper than slicing the text seventeen times.
+    number = v.str.slice(0, 17).str.to_integer(strict=False)
+    check = sum((number // 10 ** (16 - i)) % 10 * w for i, w in enumerate(_WEIGHTS)) % 11
     last = v.str.slice(17, 1).replace_strict(_CHECK_VALUE, default=-1, return_dtype=pl.Int32)
     digits8 = v.str.slice(6, 8)
     birth = digits8.str.strptime(pl.Date, "%Y%m%d", strict=False)
@@ -330,7 +332,10 @@ def _cleaned_text(column: Column, values: pl.Series):
     trimmed = values.str.strip_chars(_SPACE_CHARS)
     text = pl.select(pl.when(trimmed == "").then(None).otherwise(trimmed)).to_series()
     if column.semantic in ("code", "subdistrict_code", "enum", "period"):
-        folded = {t: unicodedata.normalize("NFKC", t) for t in text.drop_nulls().unique()}
+        # NFKC leaves ASCII text as it is, so only codes with other characters are folded.
+        distinct = text.drop_nulls().unique()
+        unusual = distinct.filter(distinct.str.contains(r"[^\x00-\x7F]"))
+        folded = {t: unicodedata.normalize("NFKC", t) for t in unusual}
         changed = {t: f for t, f in folded.items() if f != t}
         if changed:
             text = text.replace(changed)
@@ -362,6 +367,8 @@ def _resolve_duplicates(frame: pl.DataFrame, table: TableContract):
     key = list(table.primary_key)
     if not key or frame.is_empty():
         return frame, []
+    if not frame.select(pl.struct(key).is_duplicated().any()).item():
+        return frame, []  # the usual case: rows stay as read, in file order
     order = ["change_date", "_row_number"] if "change_date" in frame.columns else ["_row_number"]
     ranked = frame.sort(order, nulls_last=False).with_columns(
         pl.len().over(key).alias("_copies"),

@@ -28,8 +28,9 @@ HEADER_SEARCH_ROWS = 30
 # Characters that surround or hide inside header cells without being seen.
 _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200c\u200d\u2060"), None)
 _SPACES = re.compile(r"[\s\u00a0\u3000]+")
-# Every character Python's str.strip() removes, for the same test in a column expression.
-_PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())  # none lies above U+3000
+# Every character Python's str.strip() removes, for the same test in a column expression
+# (none lies above U+3000).
+_PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
 
 
 class ExtractRejected(Exception):
@@ -303,47 +304,69 @@ def _frame(rows: list[list[object]], first_row: int, report: HeaderReport,
     return pl.DataFrame(data), blank
 
 
-def _unquoted_lines(text: str) -> list[str] | None:
+def _unquoted_lines(text: str) -> pl.Series | None:
     """The records of a CSV text with no quote character, split as the csv module would.
 
     Without quotes a record is one line and a field never holds a comma, so the lines can be
-    split as columns in one go; None when the text needs the csv module after all.
+    split as columns in one go; None when the text needs the csv module after all. Line ends
+    are \\r\\n, \\n or a lone \\r, as for the csv module.
     """
     if '"' in text or "\x00" in text:
         return None
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the terminator of the last record, not an empty record
+    lines = (
+        pl.Series("line", [text], dtype=pl.Utf8)
+        .str.replace_all("\r\n", "\n", literal=True)
+        .str.replace_all("\r", "\n", literal=True)
+        .str.split("\n")
+        .explode()
+    )
+    if len(lines) and lines[-1] == "":
+        lines = lines.head(len(lines) - 1)  # the last record's terminator, not an empty record
     return lines
 
 
-def _frame_from_lines(lines: list[str], first_row: int, report: HeaderReport,
+def _frame_from_lines(lines: pl.Series, first_row: int, report: HeaderReport,
                       width: int) -> tuple[pl.DataFrame, int]:
-    """What `_frame` makes of unquoted CSV lines, built with column expressions."""
-    parts = pl.DataFrame({"line": pl.Series(lines, dtype=pl.Utf8)}).select(
-        pl.col("line").str.split_exact(",", max(width - 1, 0)).struct.unnest(),
+    """What `_frame` makes of unquoted CSV lines, built with column expressions.
+
+    A line is blank when every field is empty or whitespace, that is when the line without
+    its commas is whitespace only.
+    """
+    line = pl.col("line")
+    blank = line.str.replace_all(",", "", literal=True).str.strip_chars(_PY_WHITESPACE) == ""
+    numbered = pl.DataFrame({"line": lines}).with_columns(
         (pl.int_range(pl.len(), dtype=pl.Int64) + first_row).alias("_row_number"),
+        blank.alias("_blank"),
     )
-    fields = [c for c in parts.columns if c != "_row_number"]
-    blank = pl.all_horizontal(
-        [pl.col(c).is_null() | (pl.col(c).str.strip_chars(_PY_WHITESPACE) == "") for c in fields]
-    )
-    names = {f"field_{pos}": name for pos, name in report.mapping.items()}
-    names.update({f"field_{pos}": f"extra:{name}" for pos, name in report.extra_positions})
-    kept = parts.filter(~blank)
-    frame = kept.select([pl.col(f).alias(n) for f, n in names.items()] + ["_row_number"])
-    return frame, parts.height - kept.height
+    kept = numbered.filter(~pl.col("_blank"))
+    names = {pos: name for pos, name in report.mapping.items()}
+    names.update({pos: f"extra:{name}" for pos, name in report.extra_positions})
+    parts = kept.select(line.str.split_exact(",", max(width - 1, 0)).struct.unnest(),
+                        "_row_number")
+    frame = parts.select([pl.col(f"field_{pos}").alias(name) for pos, name in names.items()]
+                         + ["_row_number"])
+    return frame, numbered.height - kept.height
 
 
-def read_csv_table(path: Path, table: TableContract) -> RawTable:
-    """Read a CSV extract strictly as text, finding its header by name."""
-    text, encoding = decode_text(path.read_bytes(), path.name)
+def read_csv_table(path: Path, table: TableContract, staged: Path | None = None) -> RawTable:
+    """Read a CSV extract strictly as text, finding its header by name.
+
+    `staged` is the file's UTF-8 copy when landing has already made one: decoding a large
+    GB18030 file once is enough. Its bytes are decoded as they are, with no newline
+    translation, so the text is exactly what decoding the original gives.
+    """
+    if staged is not None and staged.exists():
+        text, encoding = staged.read_bytes().decode("utf-8"), "utf-8"
+    else:
+        text, encoding = decode_text(path.read_bytes(), path.name)
     lines = _unquoted_lines(text)
     if lines is not None:
-        head = [line.split(",") if line else [] for line in lines[:HEADER_SEARCH_ROWS]]
+        head = [line.split(",") if line else []
+                for line in lines.head(HEADER_SEARCH_ROWS).to_list()]
         report = match_header(head, table, path.name)
         check_header(report, table, path.name)
-        width = max((line.count(",") + 1 for line in lines if line), default=0)
+        commas = lines.filter(lines != "").str.count_matches(",", literal=True)
+        width = int(commas.max()) + 1 if len(commas) else 0
         data_lines = lines[report.header_row:]
         frame, blank = _frame_from_lines(data_lines, report.header_row + 1, report, width)
         raw = RawTable(table, path, None, encoding, report, frame,
@@ -473,11 +496,11 @@ def _numeric_flags(rows, report, width) -> dict[str, pl.Series]:
     return {name: pl.Series(name, values, dtype=pl.Boolean) for name, values in flags.items()}
 
 
-def read_table(path: Path, table: TableContract) -> RawTable:
+def read_table(path: Path, table: TableContract, staged: Path | None = None) -> RawTable:
     """Read the part of an extract file that holds one contract table."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return read_csv_table(path, table)
+        return read_csv_table(path, table, staged)
     if suffix in (".xlsx", ".xlsm"):
         return read_excel_table(path, table)
     raise ExtractRejected(
