@@ -2,9 +2,9 @@
 
 A corrected 劳动力档案变动 file for a past month changes that month's closing stock, and with it
 the opening of every later month. Re-rolling lands the month's files again and recomputes the
-stock (and what is built from it) for each month from the corrected one on, strictly in order,
-because each month starts from the month before. The figures replaced stay on record in
-labour.archive_stock_versions as superseded.
+stock for each month from the corrected one on, strictly in order, because each month starts
+from the month before. The figures replaced stay on record in labour.archive_stock_versions as
+superseded.
 """
 
 from __future__ import annotations
@@ -79,8 +79,9 @@ def reroll_labour_stock(folder: DataFolder, first: str, last: str | None = None,
     if instance is None:
         prepare_dagster_home(folder)
         instance = dg.DagsterInstance.get()
-    selection = (dg.AssetSelection.assets(landing_key("labour_archive"))
-                 | dg.AssetSelection.assets(ARCHIVE_STOCK_KEY).downstream())
+    # Only the stock: past months' workbooks are already with the subdistricts, and the
+    # current month's are written again by its next run (`onceonly run`).
+    selection = dg.AssetSelection.assets(landing_key("labour_archive"), ARCHIVE_STOCK_KEY)
     # Only the selected definitions go into the run: building a job over every asset of the
     # code location for each month costs more than the month's computation.
     keys = selection.resolve([*all_assets, *all_asset_checks])

@@ -20,6 +20,8 @@ from onceonly.settings import data_folder
 from pipelines.resources import Warehouse
 from warehouse.connection import open_warehouse
 
+# One worker runs the whole module: the tests share one warehouse and Dagster instance.
+pytestmark = pytest.mark.xdist_group("elderly_care")
 SUB1, SUB2 = subdistricts()[0].code, subdistricts()[1].code
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from tests.forms_fixtures import ALONE, OLD, SUB_A, land_month, new_district, run_forms
 
+# One worker runs the whole module: the tests share one warehouse and Dagster instance.
+pytestmark = pytest.mark.xdist_group("elderly_care_returns")
 TITLE = "独居高龄老人关爱名册"
 REASON = "已长期入住子女家（外区）"
 

@@ -18,6 +18,8 @@ from onceonly.settings import data_folder
 from pipelines.resources import Warehouse
 
 MONTHS = ["2026-01", "2026-02", "2026-03"]
+# One worker runs the whole module: the tests share one warehouse and Dagster instance.
+pytestmark = pytest.mark.xdist_group("labour_district")
 FEEDS = ("labour_archive", "household_register", "elderly_services", "death_registry")
 
 
