@@ -9,6 +9,7 @@ superseded.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,12 @@ class RerolledMonth:
 
 def months_between(first: str, last: str) -> list[str]:
     """Every 'YYYY-MM' month from ``first`` to ``last``, inclusive, in order."""
+    for month in (first, last):
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+            raise ValueError(f"{month!r} is not a month written as YYYY-MM, e.g. 2026-01.")
+    if last < first:
+        raise ValueError(f"The last month {last} is before the first month {first}; give --to a "
+                         "month on or after --from.")
     year, month = (int(x) for x in first.split("-"))
     months = []
     while f"{year:04d}-{month:02d}" <= last:
@@ -73,9 +80,7 @@ def reroll_labour_stock(folder: DataFolder, first: str, last: str | None = None,
     from pipelines.runner import prepare_dagster_home
 
     last = last or last_stock_month(folder) or first
-    if last < first:
-        raise ValueError(f"The last month {last} is before the first month {first}; give --to a "
-                         "month on or after --from.")
+    periods = months_between(first, last)
     if instance is None:
         prepare_dagster_home(folder)
         instance = dg.DagsterInstance.get()
@@ -87,7 +92,7 @@ def reroll_labour_stock(folder: DataFolder, first: str, last: str | None = None,
     keys = selection.resolve([*all_assets, *all_asset_checks])
     chosen = [a for a in all_assets if set(a.keys) & keys]
     outcomes = []
-    for period in months_between(first, last):
+    for period in periods:
         result = dg.materialize(
             chosen,
             partition_key=period,
@@ -117,7 +122,11 @@ def labour_reroll(
     from pipelines.cli import _folder, fail
 
     folder = _folder(data_dir)
-    for outcome in reroll_labour_stock(folder, from_month, to_month):
+    try:
+        outcomes = reroll_labour_stock(folder, from_month, to_month)
+    except ValueError as err:
+        fail(str(err))
+    for outcome in outcomes:
         if not outcome.success:
             fail(f"Re-rolling the labour-archive stock stopped at {outcome.period}; the reason "
                  f"is in the log above and in the Dagster UI (run {outcome.run_id}). Later "

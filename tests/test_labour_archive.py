@@ -297,6 +297,17 @@ def test_months_between_crosses_a_year():
     assert months_between("2025-11", "2026-02") == ["2025-11", "2025-12", "2026-01", "2026-02"]
 
 
+def test_the_reroll_command_refuses_a_range_that_runs_backwards(tmp_path):
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    result = CliRunner().invoke(app, ["labour-reroll", "--from", "2026-03", "--to", "2026-01",
+                                      "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "The last month 2026-01 is before the first month 2026-03" in result.output
+
+
 def _landing_and_stock():
     from assets.extracts import landing_assets
 
