@@ -37,6 +37,16 @@ class Stage:
 
 
 @dataclass(slots=True)
+class MonthRun:
+    """One month's nightly run in the benchmark: how long it took and its peak memory."""
+
+    period: str
+    seconds: float
+    peak_rss_mb: float
+    landing_rows: int  # rows in the warehouse's landing tables after the run, all months
+
+
+@dataclass(slots=True)
 class BenchReport:
     people: int
     months: int
@@ -44,8 +54,12 @@ class BenchReport:
     started_at: str
     stages: list[Stage] = field(default_factory=list)
     yardsticks: list[Stage] = field(default_factory=list)
+    month_runs: list[MonthRun] = field(default_factory=list)
     process_peak_rss_mb: float = 0.0
+    load_average: list[float] = field(default_factory=list)  # 1, 5, 15 min, at the end
     notes: list[str] = field(default_factory=list)
+    # An earlier run over several months, shown beside this one for memory against history.
+    months_report: BenchReport | None = None
 
     def stage(self, name: str) -> Stage:
         for s in self.stages + self.yardsticks:
@@ -149,11 +163,30 @@ def write_json(report: BenchReport, folder: DataFolder) -> Path:
     out = folder.root / "bench" / f"bench-{report.people}-{report.started_at.replace(':', '')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     data = asdict(report)
+    data.pop("months_report")
     for group in ("stages", "yardsticks"):
         for stage in data[group]:
             stage["rows_per_second"] = stage["rows"] / stage["seconds"] if stage["seconds"] else 0
     out.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     return out
+
+
+def read_report(path: Path) -> BenchReport:
+    """A benchmark report back from the JSON file `write_json` wrote."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        stages = [Stage(s["name"], s["rows"], s["seconds"], s["peak_rss_mb"])
+                  for s in data["stages"]]
+        yardsticks = [Stage(s["name"], s["rows"], s["seconds"], s["peak_rss_mb"])
+                      for s in data["yardsticks"]]
+        months = [MonthRun(**m) for m in data.get("month_runs", [])]
+        return BenchReport(data["people"], data["months"], data["machine"], data["started_at"],
+                           stages, yardsticks, months, data["process_peak_rss_mb"],
+                           data.get("load_average", []), data.get("notes", []))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path} is not a results file written by `onceonly bench` "
+                         f"({type(err).__name__}: {err}). Pass the JSON file a bench run wrote "
+                         "under <data>/bench/.") from None
 
 
 def table_lines(report: BenchReport) -> list[str]:

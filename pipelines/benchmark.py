@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from assets.partitions import month_bounds
 from onceonly.bench import (
     BenchReport,
     MemorySampler,
+    MonthRun,
     Stage,
     duckdb_alone,
     machine,
@@ -44,17 +46,18 @@ def run_bench(base: DataFolder, people: int, months: int = 1, seed: int = 7,
         report.notes.append(f"The generated district holds {records:,} records in all feeds "
                             f"(generated in {time.time() - started:.0f} s, not part of any stage).")
         periods = sorted({p for v in summary.row_counts.values() for p in v if p != "opening"})
-        for period in periods[:-1]:
-            echo(f"Running {period} (history for the measured month) ...")
-            run_month(folder, period, log_level="WARNING")
+        for period in periods:
+            echo(f"Running the nightly pipeline for {period} ...")
+            start = time.time()
+            outcome = run_month(folder, period, log_level="WARNING")
+            end = time.time()
+            if not outcome.success:
+                raise RuntimeError(f"The benchmark's nightly run for {period} failed in "
+                                   f"{', '.join(outcome.failed_steps)}; run `onceonly run "
+                                   f"--month {period} --data-dir {folder.root}` to see why.")
+            report.month_runs.append(MonthRun(period, end - start, sampler.peak_mb(start, end),
+                                              _landing_rows(folder)))
         last = periods[-1]
-        echo(f"Running the nightly pipeline for {last} ...")
-        start = time.time()
-        outcome = run_month(folder, last, log_level="WARNING")
-        end = time.time()
-        if not outcome.success:
-            raise RuntimeError(f"The benchmark's nightly run for {last} failed in "
-                               f"{', '.join(outcome.failed_steps)}.")
         instance = dg.DagsterInstance.get()
         steps = step_stages(instance, outcome.run_id, sampler)
         report.stages.append(Stage("nightly run, all assets", records, end - start,
@@ -65,7 +68,17 @@ def run_bench(base: DataFolder, people: int, months: int = 1, seed: int = 7,
         echo("Timing the yardsticks: DuckDB alone, and pandas ...")
         report.yardsticks += _yardsticks(folder, last, sampler)
         report.process_peak_rss_mb = sampler.peak_mb()
+    report.load_average = [round(x, 2) for x in os.getloadavg()]
     return report
+
+
+def _landing_rows(folder: DataFolder) -> int:
+    """Rows kept in every landing table, all months together: what history has piled up."""
+    with open_warehouse(folder.warehouse, read_only=True) as conn:
+        tables = [r[0] for r in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'landing'").fetchall()]
+        return sum(conn.execute(f'SELECT count(*) FROM landing."{t}"').fetchone()[0]
+                   for t in tables)
 
 
 def _verification_alone(folder: DataFolder, period: str, sampler: MemorySampler) -> Stage:

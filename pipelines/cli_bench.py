@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from onceonly.bench import table_lines, write_json
+from onceonly.bench import read_report, table_lines, write_json
 
 
 def bench(
@@ -18,6 +18,10 @@ def bench(
         Path | None, typer.Option(help="Also write the results table to this Markdown file.")
     ] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The data folder.")] = None,
+    months_from: Annotated[
+        Path | None, typer.Option(help="Results JSON of an earlier run with several months, "
+                                       "shown in the Markdown for memory against history.")
+    ] = None,
 ) -> None:
     """Generate a district, run the nightly pipeline and one monthly verification, and time
     each stage beside DuckDB alone and a pandas script; results go under <data>/bench/."""
@@ -26,7 +30,9 @@ def bench(
     from pipelines.benchmark import run_bench
 
     folder = data_folder(data_dir).ensure()
+    earlier = read_report(months_from) if months_from is not None else None
     report = run_bench(folder, people, months, seed, echo=typer.echo)
+    report.months_report = earlier
     out = write_json(report, folder)
     typer.echo("")
     for line in table_lines(report):
