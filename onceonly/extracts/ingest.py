@@ -31,6 +31,13 @@ log = logging.getLogger("onceonly.ingest")
 
 _PERIOD_IN_NAME = re.compile(r"(?<!\d)(20\d{2})[-_]?(0[1-9]|1[0-2])(?!\d)")
 OPENING = "opening"
+# ingest.quarantine's columns in table order (warehouse/schema.sql).
+_QUARANTINE_SCHEMA = {
+    "file_sha256": pl.Utf8, "file_name": pl.Utf8, "feed": pl.Utf8, "table_name": pl.Utf8,
+    "period": pl.Utf8, "sheet": pl.Utf8, "row_number": pl.Int32, "column_name": pl.Utf8,
+    "business_name": pl.Utf8, "rule": pl.Utf8, "severity": pl.Utf8, "masked_value": pl.Utf8,
+    "detail": pl.Utf8,
+}
 
 
 def period_of_file(name: str) -> str | None:
@@ -294,9 +301,15 @@ def _replace_period(conn, table: TableContract, period: str, frames: list[pl.Dat
             for o in outcomes if o.normalised is not None for p in o.normalised.problems
         ]
         if rows:
-            conn.executemany(
-                "INSERT INTO ingest.quarantine VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            # One columnar insert: executemany runs a statement per row, which at a district's
+            # thousands of problems a month takes longer than landing the million good rows.
+            quarantined = pl.DataFrame(
+                [list(column) for column in zip(*rows, strict=True)],
+                schema=_QUARANTINE_SCHEMA, orient="col",
             )
+            conn.register("quarantined", quarantined.to_arrow())
+            conn.execute("INSERT INTO ingest.quarantine SELECT * FROM quarantined")
+            conn.unregister("quarantined")
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
