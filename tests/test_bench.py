@@ -53,6 +53,7 @@ def test_every_stage_is_timed_with_rows_and_memory(bench_run):
     for name in ("nightly run, all assets", *NIGHTLY_STEPS,
                  "monthly verification (sentinel/aid_alerts)",
                  "yardstick: DuckDB alone loads the month's CSV files",
+                 "yardstick: pandas loads the five landed tables",
                  "yardstick: pandas monthly verification"):
         assert name in stages, f"the bench did not time {name}"
         assert stages[name]["seconds"] > 0, name
