@@ -61,3 +61,32 @@ def planted(truth: Path, period: str | None = None) -> set[tuple]:
     with (truth / "alerts.csv").open(encoding="utf-8") as f:
         return {tuple(r[k] for k in TRUTH_FIELDS) for r in csv.DictReader(f)
                 if period is None or r["month"] == period}
+
+
+def sentinel_backfill_job() -> dg.JobDefinition:
+    """The monthly check as a job the multiprocess executor can reconstruct."""
+    from pipelines.definitions import all_assets
+
+    job = dg.define_asset_job(
+        "sentinel_backfill",
+        selection=dg.AssetSelection.assets(aid_alerts),
+    )
+    defs = dg.Definitions(assets=all_assets, jobs=[job], resources={"warehouse": Warehouse()})
+    return defs.resolve_job_def("sentinel_backfill")
+
+
+def run_months_in_own_process(dagster_home: str, data_dir: str,
+                              months: list[str]) -> list[tuple[str, str, bool]]:
+    """Run the sentinel job for each month with the multiprocess executor on the persistent
+    instance; meant to be called in a separate process, several at once."""
+    import os
+
+    os.environ["DAGSTER_HOME"] = dagster_home
+    os.environ["ONCEONLY_DATA_DIR"] = data_dir
+    results = []
+    with dg.DagsterInstance.get() as instance:
+        for month in months:
+            result = dg.execute_job(dg.reconstructable(sentinel_backfill_job), instance,
+                                    tags={"dagster/partition": month})
+            results.append((month, result.run_id, result.success))
+    return results
