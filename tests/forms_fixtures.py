@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from onceonly.pool.history import ensure_pool_tables, rebuild_person_history
+
 from onceonly.reference import subdistricts
 from onceonly.settings import DataFolder, data_folder
 from pipelines.resources import Warehouse
@@ -58,8 +60,10 @@ def land_month(folder: DataFolder, period: str, *, address_of_young: str | None 
             conn.execute(f"DELETE FROM landing.{table} WHERE _period = ?", [period])
         _insert(conn, "landing.household_register", [
             {"id_number": i, "id_number_status": "valid", "name": n, "sex": s, "birth_date": b,
+             "household_no": f"{h:09d}", "relation_to_head": "户主",
              "registered_address": a, "subdistrict_code": c, "registration_status": "正常",
-             **_lineage(period, f"户籍人口_{period}.csv")} for i, n, s, b, a, c in people])
+             **_lineage(period, f"户籍人口_{period}.csv")}
+            for h, (i, n, s, b, a, c) in enumerate(people, start=1)])
         _insert(conn, "landing.aid_households", [
             {"case_no": k, "applicant_id_number": i, "applicant_id_number_status": "valid",
              "applicant_name": "x", "aid_type": aid_type_of_alone if i == ALONE else t,
@@ -79,11 +83,9 @@ def land_month(folder: DataFolder, period: str, *, address_of_young: str | None 
                 {"subdistrict_code": s.code, "as_of": dt.date(2025, 12, 31),
                  "opening_stock": 1000 + n, **_lineage("opening", "劳动力档案期初库存.csv")}
                 for n, s in enumerate(subdistricts())])
-        conn.execute("DELETE FROM pool.person")
-        _insert(conn, "pool.person", [
-            {"id_number": i, "name": n, "sex": s, "birth_date": b, "registered_address": a,
-             "subdistrict_code": c, "registration_status": "正常", "as_of_period": period}
-            for i, n, s, b, a, c in people])
+        # The pool is rebuilt from the landed registers, as the pool/person asset does.
+        ensure_pool_tables(conn)
+        rebuild_person_history(conn)
 
 
 def new_district(root: Path) -> DataFolder:

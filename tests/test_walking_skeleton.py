@@ -12,6 +12,7 @@ import duckdb
 import openpyxl
 import pytest
 
+from onceonly.identity import read_id
 from onceonly.reference import subdistricts
 from onceonly.sample_district import generate
 from onceonly.settings import data_folder
@@ -100,14 +101,32 @@ def test_every_file_reconciles(district):
         assert read == loaded + quarantined, name
 
 
+def _registered_subdistricts(inbox: Path, month: str) -> dict[str, str]:
+    """ID -> subdistrict in the latest household register extract up to the month."""
+    where: dict[str, str] = {}
+    for current in MONTHS[: MONTHS.index(month) + 1]:
+        path = inbox / f"户籍人口_{current.replace('-', '')}.csv"
+        rows = list(csv.reader(path.read_bytes().decode("gb18030").splitlines()))
+        header = rows[0]
+        id_col = next(i for i, h in enumerate(header) if h in ("公民身份号码", "身份证号"))
+        sub_col = header.index("街道代码")
+        where.update({read_id(r[id_col]).normalised: r[sub_col] for r in rows[1:] if r})
+    return where
+
+
 def _active_cases_per_subdistrict(inbox: Path, month: str) -> Counter:
+    """Active cases per subdistrict, each where its applicant is registered (the authority),
+    or where civil affairs files it when household registration does not know the applicant."""
+    registered = _registered_subdistricts(inbox, month)
     book = openpyxl.load_workbook(inbox / f"社会救助对象_{month.replace('-', '')}.xlsx",
                                   read_only=True)
     rows = list(book["救助家庭"].iter_rows(values_only=True))
     header_at = next(i for i, r in enumerate(rows) if r and "救助证编号" in r)
     header = rows[header_at]
     code, status = header.index("街道代码"), header.index("救助状态")
-    return Counter(r[code] for r in rows[header_at + 1:] if r and r[status] == "在保")
+    applicant = header.index("申请人身份证号")
+    return Counter(registered.get(read_id(r[applicant]).normalised, r[code])
+                   for r in rows[header_at + 1:] if r and r[status] == "在保")
 
 
 @pytest.mark.parametrize("month", MONTHS)

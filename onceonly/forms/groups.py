@@ -29,16 +29,27 @@ def _latest_period(table: str) -> str:
 
 
 def active_aid_households(conn: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame:
-    """Aid households in payment (在保) in the month's civil-affairs roster."""
+    """Aid households in payment (在保) in the month's civil-affairs roster, with the applicant's
+    household-registration fields as they stood at the month's end (so a rerun of an old month
+    writes what it wrote then).
+
+    A case goes to the subdistrict where household registration, the authority, has its
+    applicant registered; civil affairs' own subdistrict is used only for an applicant the pool
+    does not know (an ID that fails its check digit). A subdistrict thus sees only its own
+    residents, and a case filed under the wrong subdistrict shows up in the pool's conflicts.
+    """
     return conn.execute(
         """
         SELECT h.case_no, coalesce(p.name, h.applicant_name) AS name,
                h.applicant_id_number AS id_number, p.registered_address, h.aid_type,
-               h.counted_size, h.monthly_amount, h.subdistrict_code
+               h.counted_size, h.monthly_amount,
+               coalesce(p.subdistrict_code, h.subdistrict_code) AS subdistrict_code,
+               h.subdistrict_code AS case_subdistrict_code
         FROM landing.aid_households h
-        LEFT JOIN pool.person p ON p.id_number = h.applicant_id_number
+        LEFT JOIN pool.person_as_of(last_day(CAST($period || '-01' AS DATE))) p
+          ON p.id_number = h.applicant_id_number
         WHERE h._period = $period AND h.status = '在保'
-        ORDER BY h.subdistrict_code, h.case_no
+        ORDER BY 8, h.case_no
         """,
         {"period": period},
     ).pl()
