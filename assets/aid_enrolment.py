@@ -17,7 +17,7 @@ from onceonly.sentinel.checks import new_cases, run_enrolment_check
 from pipelines.resources import Warehouse
 from warehouse.connection import WAREHOUSE_POOL, WarehouseLockedError, open_warehouse
 
-ENROLMENT_OP = "aid_enrolment_check"
+ENROLMENT_OP = "check_new_aid_cases"
 
 
 class EnrolmentCheckConfig(dg.Config):

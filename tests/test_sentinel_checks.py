@@ -10,7 +10,7 @@ import dagster as dg
 import openpyxl
 import pytest
 
-from assets.aid_enrolment import aid_enrolment_check, aid_enrolment_sensor
+from assets.aid_enrolment import ENROLMENT_OP, aid_enrolment_check, aid_enrolment_sensor
 from onceonly.identity import has_valid_check_character
 from onceonly.reference import subdistricts
 from onceonly.sample_district import generate
@@ -71,7 +71,7 @@ def test_the_sensor_requests_an_enrolment_check_of_the_new_cases(landed, enrolme
     first, _, _, second = enrolment
     enrolled = {r[4] for r in planted(landed.truth, LAST) if r[1] == "enrolment"}
     assert isinstance(first, dg.RunRequest)
-    listed = first.run_config["ops"]["aid_enrolment_check"]["config"]["case_nos"]
+    listed = first.run_config["ops"][ENROLMENT_OP]["config"]["case_nos"]
     new_in_roster = {c for (c,) in query(
         landed, "SELECT case_no FROM landing.aid_households WHERE _period = ? AND status = '在保' "
         "AND case_no NOT IN (SELECT case_no FROM landing.aid_households WHERE _period < ?)",
@@ -92,10 +92,10 @@ def test_the_enrolment_check_catches_a_death_from_before_enrolment(landed, enrol
         JOIN landing.aid_households h ON h.case_no = a.case_no AND h._period = a.period
         WHERE a.period = ? AND a.check_kind = 'enrolment' AND a.rule = 'death'""", [LAST])
     assert deaths and all(died < enrolled for died, enrolled in deaths)
-    listed = enrolment[0].run_config["ops"]["aid_enrolment_check"]["config"]["case_nos"]
+    listed = enrolment[0].run_config["ops"][ENROLMENT_OP]["config"]["case_nos"]
     checked = {c for (c,) in query(landed, "SELECT case_no FROM sentinel.enrolment_checked")}
     assert checked == set(listed)
-    assert run.output_for_node("aid_enrolment_check") == len(truth)
+    assert run.output_for_node(ENROLMENT_OP) == len(truth)
 
 
 def test_the_monthly_check_keeps_what_the_enrolment_check_raised(checked, enrolment):
