@@ -69,18 +69,30 @@ class BenchReport:
 
 
 class MemorySampler:
-    """Samples this process's resident memory every few milliseconds, with timestamps."""
+    """Samples a process's resident memory every few milliseconds, with timestamps.
 
-    def __init__(self, interval: float = 0.02) -> None:
+    By default this process; with `pid`, another one (a month's run), children included.
+    """
+
+    def __init__(self, interval: float = 0.02, pid: int | None = None) -> None:
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
-        self._process = psutil.Process(os.getpid())
+        self._process = psutil.Process(pid or os.getpid())
+
+    def _rss(self) -> int:
+        try:
+            total = self._process.memory_info().rss
+            for child in self._process.children(recursive=True):
+                total += child.memory_info().rss
+        except psutil.Error:
+            return 0  # the process has just ended
+        return total
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), self._process.memory_info().rss))
+            self.samples.append((time.time(), self._rss()))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:

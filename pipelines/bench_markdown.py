@@ -38,7 +38,7 @@ def targets(report: BenchReport) -> list[tuple[str, str, bool]]:
     speedup = pandas_seconds / verify.seconds if verify.seconds else float("inf")
     measured = [
         (f"{nightly.seconds:,.1f} s", nightly.seconds < 300),
-        (f"{report.process_peak_rss_mb:,.0f} MB", report.process_peak_rss_mb < 4096),
+        (f"{nightly.peak_rss_mb:,.0f} MB", nightly.peak_rss_mb < 4096),
         (f"{csv_seconds:,.1f} s vs {duck.seconds:,.1f} s = {ratio:,.1f}x", ratio <= 2),
         (f"{verify.seconds:,.2f} s", verify.seconds < 10),
         (f"pandas {pandas_seconds:,.2f} s (loading {pandas_load:,.2f} s + checking "

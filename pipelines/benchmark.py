@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +42,7 @@ def run_bench(base: DataFolder, people: int, months: int = 1, seed: int = 7,
     folder.ensure()
     report = BenchReport(people, months, machine(), now_stamp())
     with MemorySampler() as sampler:
+        parent = sampler
         echo(f"Generating {people:,} residents, {months} month(s) ...")
         started = time.time()
         summary = generate(folder.inbox, folder.truth, people=people, months=months, seed=seed)
@@ -48,28 +52,51 @@ def run_bench(base: DataFolder, people: int, months: int = 1, seed: int = 7,
         periods = sorted({p for v in summary.row_counts.values() for p in v if p != "opening"})
         for period in periods:
             echo(f"Running the nightly pipeline for {period} ...")
-            start = time.time()
-            outcome = run_month(folder, period, log_level="WARNING")
-            end = time.time()
-            if not outcome.success:
-                raise RuntimeError(f"The benchmark's nightly run for {period} failed in "
-                                   f"{', '.join(outcome.failed_steps)}; run `onceonly run "
-                                   f"--month {period} --data-dir {folder.root}` to see why.")
-            report.month_runs.append(MonthRun(period, end - start, sampler.peak_mb(start, end),
+            # Each month runs in a fresh process, as the Dagster daemon launches every run:
+            # its peak memory is then the run's own, not what this process has piled up.
+            start, end, run_id, child = _run_month_in_child(folder, period)
+            report.month_runs.append(MonthRun(period, end - start, child.peak_mb(start, end),
                                               _landing_rows(folder)))
         last = periods[-1]
+        sampler = child  # the measured month's steps ran in the last child process
+        prepare_dagster_home(folder)
         instance = dg.DagsterInstance.get()
-        steps = step_stages(instance, outcome.run_id, sampler)
+        steps = step_stages(instance, run_id, child)
         report.stages.append(Stage("nightly run, all assets", records, end - start,
-                                   sampler.peak_mb(start, end)))
+                                   child.peak_mb(start, end)))
         report.stages += steps
+        sampler = parent
         echo("Running one monthly verification on its own ...")
         report.stages.append(_verification_alone(folder, last, sampler))
         echo("Timing the yardsticks: DuckDB alone, and pandas ...")
         report.yardsticks += _yardsticks(folder, last, sampler)
-        report.process_peak_rss_mb = sampler.peak_mb()
+        report.process_peak_rss_mb = max(parent.peak_mb(), child.peak_mb())
     report.load_average = [round(x, 2) for x in os.getloadavg()]
     return report
+
+
+def _run_month_in_child(folder: DataFolder, period: str) -> tuple[float, float, str,
+                                                                   MemorySampler]:
+    """Run one month in its own Python process; its start, end, run id and memory samples."""
+    command = [sys.executable, "-m", "pipelines.benchmark", str(folder.root), period]
+    start = time.time()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with MemorySampler(pid=child.pid) as sampler:
+        out, err = child.communicate()
+    end = time.time()
+    if child.returncode != 0:
+        raise RuntimeError(f"The benchmark's nightly run for {period} failed: "
+                           f"{(err.strip().splitlines() or ['no message'])[-1]} Run `onceonly "
+                           f"run --month {period} --data-dir {folder.root}` to see the whole log.")
+    return start, end, json.loads(out.strip().splitlines()[-1])["run_id"], sampler
+
+
+def _month_in_this_process(root: str, period: str) -> None:
+    """The child's side: run the month, print its run id as JSON, fail loudly if it failed."""
+    outcome = run_month(data_folder(Path(root)), period, log_level="WARNING")
+    if not outcome.success:
+        raise SystemExit(f"The steps {', '.join(outcome.failed_steps)} failed.")
+    print(json.dumps({"run_id": outcome.run_id}))
 
 
 def _landing_rows(folder: DataFolder) -> int:
@@ -142,3 +169,7 @@ class _StagingView:
 
     def __init__(self, staging: Path) -> None:
         self.staging = staging
+
+
+if __name__ == "__main__":
+    _month_in_this_process(sys.argv[1], sys.argv[2])
