@@ -11,6 +11,11 @@ import typer
 from typer.exceptions import TyperException
 
 from onceonly.settings import DATA_DIR_ENV, DataFolder, data_folder
+from pipelines.cli_bench import bench
+from pipelines.cli_check import check
+from pipelines.cli_forms import forms_app
+from pipelines.cli_labour import labour_reroll
+from pipelines.cli_trail import trail
 
 app = typer.Typer(
     name="onceonly",
@@ -20,10 +25,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-from pipelines.cli_forms import forms_app  # noqa: E402  (the sub-app needs `app` defined first)
-
+# Commands that live beside their domain's code.
+app.command()(check)
+app.command()(trail)
+app.command()(bench)
+app.command("labour-reroll")(labour_reroll)
 app.add_typer(forms_app)
+
 
 DataDir = Annotated[
     Path | None,
@@ -122,10 +130,6 @@ def _print_summary(folder: DataFolder, periods: list[str]) -> None:
         typer.echo(line)
 
 
-app.command()(__import__("pipelines.cli_bench", fromlist=["bench"]).bench)
-app.command("labour-reroll")(__import__("pipelines.cli_labour", fromlist=["x"]).labour_reroll)
-
-
 @app.command()
 def ui(data_dir: DataDir = None) -> None:
     """Open the Dagster UI (webserver and daemon) on http://127.0.0.1:3000."""
@@ -139,9 +143,7 @@ def ui(data_dir: DataDir = None) -> None:
                             "-h", "127.0.0.1", "-p", "3000"])
 
 
-from pipelines.cli_check import check  # noqa: E402
 
-app.command()(check)
 
 
 def main() -> None:

@@ -99,3 +99,67 @@ def test_no_workbook_holds_a_formula(demo_run):
     for path in books:
         for xml in _texts_of(path):
             assert b"<f>" not in xml and b"<f " not in xml, path.name
+
+
+def test_every_exported_workbook_holds_only_its_own_subdistricts_residents(demo_run):
+    root, _ = demo_run
+    from onceonly.privacy import check_isolation
+
+    with duckdb.connect(str(root / "warehouse" / "onceonly.duckdb"), read_only=True) as conn:
+        periods = [r[0] for r in conn.execute(
+            "SELECT DISTINCT period FROM exports.export_log ORDER BY 1").fetchall()]
+        reports = [check_isolation(conn, root, p) for p in periods]
+    assert periods == ["2026-01", "2026-02"]
+    for report in reports:
+        assert len(report.workbooks) >= 36  # rosters, care lists, stock forms, alert lists...
+        assert report.people > 50
+        assert report.foreign == 0, [w.path for w in report.workbooks if w.foreign]
+
+
+def test_the_isolation_check_catches_a_workbook_sent_to_the_wrong_subdistrict(demo_run, tmp_path):
+    root, _ = demo_run
+    from onceonly.privacy import ids_in_workbook
+    from onceonly.workbooks import META_SHEET
+
+    roster = next(p for p in (root / "exports" / "2026-01").rglob("帮困对象统计表_*.xlsx")
+                  if ids_in_workbook(p)[1])
+    book = openpyxl.load_workbook(roster)
+    meta = book[META_SHEET]
+    for row in meta.iter_rows():
+        if row[0].value == "subdistrict_code":
+            original = row[1].value
+            row[1].value = "310110009" if original != "310110009" else "310110001"
+    moved = tmp_path / roster.name
+    book.save(moved)
+    subdistrict, ids = ids_in_workbook(moved)
+    assert subdistrict != original and ids
+    with duckdb.connect(str(root / "warehouse" / "onceonly.duckdb"), read_only=True) as conn:
+        placed = dict(conn.execute(
+            "SELECT id_number, subdistrict_code FROM pool.person_as_of(DATE '2026-01-31') "
+            "WHERE id_number IN (SELECT unnest(?))", [sorted(ids)]).fetchall())
+    assert placed and all(code == original for code in placed.values())
+
+
+def test_trail_lists_the_exports_and_alerts_of_a_person_without_printing_the_id(demo_run):
+    root, _ = demo_run
+    with duckdb.connect(str(root / "warehouse" / "onceonly.duckdb"), read_only=True) as conn:
+        person, case_no, period = conn.execute(
+            "SELECT a.person_id_number, a.case_no, a.period FROM sentinel.alerts a "
+            "JOIN landing.aid_households h ON h.case_no = a.case_no AND h._period = a.period "
+            "WHERE h.applicant_id_number = a.person_id_number AND h.status = '在保' "
+            "ORDER BY a.alert_id LIMIT 1").fetchone()
+    result = subprocess.run([str(ONCEONLY), "trail", person, "--data-dir", str(root)],
+                            capture_output=True, timeout=120, check=False)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert person not in out and person[:6] in out
+    lines = out.splitlines()
+    assert any(" export " in line and "帮困对象统计表" in line and period in line
+               for line in lines)
+    assert any(" alert " in line and "救助对象预警核实清单" in line for line in lines)
+
+    refused = subprocess.run([str(ONCEONLY), "trail", person[:17] + "0" if person[-1] != "0"
+                              else person[:17] + "1", "--data-dir", str(root)],
+                             capture_output=True, timeout=120, check=False)
+    assert refused.returncode == 1
+    assert b"not usable" in refused.stderr

@@ -42,8 +42,11 @@ def _landing_ddl(table: TableContract) -> str:
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     """Create every schema and table that does not exist yet. Safe to call on every connect."""
-    sql = resources.files("warehouse").joinpath("schema.sql").read_text(encoding="utf-8")
-    conn.execute(sql)
+    base = resources.files("warehouse")
+    conn.execute(base.joinpath("schema.sql").read_text(encoding="utf-8"))
+    # The pool's history tables and as-of macros: every domain that places a person in time
+    # (forms, the sentinel's alert lists, the privacy checks) reads them.
+    conn.execute(base.joinpath("sql/pool_schema.sql").read_text(encoding="utf-8"))
     for feed in feeds():
         for table in feed.tables:
             conn.execute(_landing_ddl(table))

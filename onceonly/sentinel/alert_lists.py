@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from onceonly.reference import Subdistrict, subdistricts
+from onceonly.identity import mask_id
+from onceonly.reference import Subdistrict, subdistrict_names, subdistricts
 from onceonly.workbooks import FormColumn, FormWorkbook, WrittenWorkbook, write_form_workbook
 
 ALERT_LIST_FORM_ID = "aid_alert_list"
@@ -70,8 +71,17 @@ def alert_list_path(exports: Path, period: str, sub: Subdistrict) -> Path:
 
 
 def _row(alert: dict) -> dict:
-    """An alerts-table row as the worker reads it, with the codes spelled out in Chinese."""
+    """An alerts-table row as the worker reads it, with the codes spelled out in Chinese.
+
+    The list goes to the subdistrict that administers the case. A household member registered
+    in another subdistrict is shown by relation and masked ID only: a subdistrict sees its own
+    residents in full, nobody else's.
+    """
     row = dict(alert)
+    elsewhere = alert.get("registered_subdistrict_code")
+    if elsewhere and elsewhere != alert["subdistrict_code"]:
+        row["person_id_number"] = mask_id(alert["person_id_number"])
+        row["person_name"] = f"（户籍在{subdistrict_names().get(elsewhere, '外街道')}）"
     row["check_kind"] = CHECK_LABELS.get(alert["check_kind"], alert["check_kind"])
     row["rule"] = RULE_LABELS.get(alert["rule"], alert["rule"])
     row["registry"] = REGISTRY_LABELS.get(alert["registry"], alert["registry"])
@@ -90,8 +100,14 @@ def write_alert_lists(conn: duckdb.DuckDBPyConnection, exports: Path, data_root:
     something a worker can see rather than a missing file.
     """
     alerts = conn.execute(
-        "SELECT * FROM sentinel.alerts WHERE period = ? "
-        "ORDER BY subdistrict_code, case_no, rule, alert_id", [period]).pl()
+        """
+        SELECT a.*, p.subdistrict_code AS registered_subdistrict_code
+        FROM sentinel.alerts a
+        LEFT JOIN pool.person_as_of(last_day(CAST(a.period || '-01' AS DATE))) p
+          ON p.id_number = a.person_id_number
+        WHERE a.period = ?
+        ORDER BY a.subdistrict_code, a.case_no, a.rule, a.alert_id
+        """, [period]).pl()
     columns = alert_list_columns(period)
     written: list[WrittenAlertList] = []
     for sub in subdistricts():
