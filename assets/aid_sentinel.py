@@ -15,6 +15,7 @@ import duckdb
 
 from assets.extracts import landing_key
 from assets.partitions import monthly
+from onceonly.export_log import Export, record_exports
 from onceonly.sentinel.alert_lists import write_alert_lists
 from onceonly.sentinel.checks import CheckOutcome, run_monthly_check
 from onceonly.sentinel.dispositions import load_returned_lists, rebuild_registry_corrections
@@ -131,6 +132,9 @@ def aid_alert_dispositions(context: dg.AssetExecutionContext,
     with sentinel_writer(warehouse) as conn:
         outcome = load_returned_lists(conn, folder.inbox, period)
         corrections = rebuild_registry_corrections(conn, folder.reports)
+        record_exports(conn, folder.root, [
+            Export(c.path, "registry_correction_list", "1.0", None, None, c.rows)
+            for c in corrections])
     context.log.info(f"{outcome.files_read} returned alert lists read, {outcome.dispositions} "
                      f"dispositions, {outcome.rows_rejected} rows quarantined.")
     return dg.MaterializeResult(metadata={

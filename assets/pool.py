@@ -7,6 +7,7 @@ import dagster as dg
 from assets.extracts import landing_key
 from assets.partitions import monthly
 from onceonly.contracts import feeds
+from onceonly.export_log import Export, record_exports
 from onceonly.pool.authority import find_conflicts, write_correction_lists
 from onceonly.pool.catalogue import build_catalogue, write_catalogue_workbook
 from onceonly.pool.history import (
@@ -72,6 +73,8 @@ def field_conflicts(context: dg.AssetExecutionContext,
             "SELECT field || ' @ ' || other_feed, count(*) FROM pool.field_conflicts "
             "WHERE period = ? GROUP BY ALL ORDER BY 1", [period]).fetchall())
         lists = write_correction_lists(conn, period, folder.reports)
+        record_exports(conn, folder.root, [
+            Export(w.path, "correction_list", "1.0", None, period, w.rows) for w in lists])
     for written in lists:
         context.log.info(f"Correction list for {written.department}: {written.rows} value(s), "
                          f"{written.path.name}.")

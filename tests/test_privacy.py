@@ -83,7 +83,8 @@ def test_no_full_id_in_printed_output_logs_events_or_reports(demo_run):
             "FROM ingest.quarantine").fetchone()[0] or ""
         rejections = conn.execute(
             "SELECT string_agg(coalesce(rejection, ''), '\n') FROM ingest.files").fetchone()[0]
-    places += [("ingest.quarantine", masked.encode()), ("ingest.files", (rejections or "").encode())]
+    places += [("ingest.quarantine", masked.encode()),
+               ("ingest.files", (rejections or "").encode())]
     leaks = {
         where for where, text in places
         for token in ID_PATTERN.findall(text) if token.upper() in ids
@@ -163,3 +164,24 @@ def test_trail_lists_the_exports_and_alerts_of_a_person_without_printing_the_id(
                              capture_output=True, timeout=120, check=False)
     assert refused.returncode == 1
     assert b"not usable" in refused.stderr
+
+
+def test_every_file_sent_out_is_in_the_export_log_with_its_hash(demo_run):
+    root, _ = demo_run
+    import hashlib
+
+    sent = [p for p in (root / "exports").rglob("*.xlsx")]
+    sent += [p for folder in ("validation", "corrections")
+             for p in (root / "reports" / folder).rglob("*.xlsx")]
+    with duckdb.connect(str(root / "warehouse" / "onceonly.duckdb"), read_only=True) as conn:
+        logged = dict(conn.execute("SELECT path, sha256 FROM exports.export_log").fetchall())
+        incomplete = conn.execute(
+            "SELECT count(*) FROM exports.export_log WHERE form_id IS NULL OR row_count IS NULL "
+            "OR written_at IS NULL").fetchone()[0]
+    assert len(sent) > 60
+    assert any("validation" in str(p) for p in sent)
+    for path in sent:
+        relative = str(path.relative_to(root))
+        assert relative in logged, relative
+        assert logged[relative] == hashlib.sha256(path.read_bytes()).hexdigest(), relative
+    assert incomplete == 0

@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from onceonly.contracts import FeedContract, TableContract
+from onceonly.export_log import Export, record_exports
 from onceonly.extracts.normalise import NormalisedTable, Problem, normalise_table
 from onceonly.extracts.reading import (
     ExtractRejected,
@@ -165,8 +166,13 @@ def land_feed(conn: duckdb.DuckDBPyConnection, feed: FeedContract, inbox: Path, 
         for o in outcomes:
             if not o.unchanged and o.duplicate_of is None:
                 by_file.setdefault(o.file_name, []).append(o)
+        written = []
         for file_name, file_outcomes in by_file.items():
-            write_validation_report(report_path(reports, period, file_name), feed, file_outcomes)
+            path = write_validation_report(report_path(reports, period, file_name), feed,
+                                           file_outcomes)
+            problems = sum(len(o.normalised.problems) for o in file_outcomes if o.normalised)
+            written.append(Export(path, "validation_report", "1.0", None, period, problems))
+        record_exports(conn, reports.parent, written)
     return outcomes
 
 
