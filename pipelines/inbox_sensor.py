@@ -14,6 +14,7 @@ from assets.partitions import monthly
 from onceonly.contracts import feed_for_file
 from onceonly.extracts.ingest import period_of_file
 from onceonly.extracts.reading import sha256_of
+from onceonly.inbox import inbox_files
 from onceonly.settings import data_folder
 
 
@@ -34,9 +35,10 @@ def inbox_arrivals(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     inbox = data_folder().inbox
     requests: list[dg.RunRequest] = []
     requested_hashes = set(seen.values())
-    for path in sorted(inbox.iterdir()) if inbox.exists() else []:
-        if not path.is_file() or path.name.startswith((".", "~$")):
-            continue
+    accepted, skipped = inbox_files(inbox)
+    for entry in skipped:
+        context.log.warning(f"Inbox entry '{entry.name_shown}' is not read: {entry.reason}.")
+    for path in accepted:
         feed = feed_for_file(path.name)
         period = period_of_file(path.name)
         if feed is None or period is None or not monthly.has_partition_key(period):

@@ -46,3 +46,28 @@ def test_a_symlinked_folder_cannot_lead_outside(tmp_path):
     os.symlink(tmp_path, base / "escape")
     with pytest.raises(UnsafePathError):
         child_path(base, "escape", "x.xlsx")
+
+
+def test_ingestion_and_the_inbox_sensor_never_follow_a_link_out_of_the_inbox(tmp_path):
+    import dagster as dg
+
+    from onceonly.contracts import feed
+    from onceonly.extracts.ingest import files_for, months_in_inbox
+    from pipelines.inbox_sensor import inbox_arrivals
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    outside = tmp_path / "private.csv"
+    outside.write_text("业务编号,公民身份号码\n1,2\n", encoding="utf-8")
+    os.symlink(outside, inbox / "户籍迁移_202601.csv")
+    (inbox / "户籍迁移_202602.csv\n").write_text("x", encoding="utf-8")
+    moves = feed("household_moves")
+
+    assert files_for(moves, moves.tables[0], inbox, "2026-01") == []
+    assert months_in_inbox(inbox) == []
+    os.environ["ONCEONLY_DATA_DIR"] = str(tmp_path)
+    try:
+        result = inbox_arrivals(dg.build_sensor_context())
+    finally:
+        del os.environ["ONCEONLY_DATA_DIR"]
+    assert list(result.run_requests or []) == []

@@ -26,6 +26,7 @@ from onceonly.extracts.reading import (
     read_table,
     sha256_of,
 )
+from onceonly.inbox import inbox_files
 from warehouse.schema import landing_columns, landing_table
 
 log = logging.getLogger("onceonly.ingest")
@@ -49,9 +50,8 @@ def period_of_file(name: str) -> str | None:
 
 def months_in_inbox(inbox: Path) -> list[str]:
     """Every month for which the inbox holds at least one extract, oldest first."""
-    if not inbox.exists():
-        return []
-    found = {period_of_file(p.name) for p in inbox.iterdir() if p.is_file()}
+    accepted, _ = inbox_files(inbox)
+    found = {period_of_file(p.name) for p in accepted}
     return sorted(m for m in found if m)
 
 
@@ -119,12 +119,9 @@ def inspect_file(path: Path, feed: FeedContract) -> list[FileOutcome]:
 
 def files_for(feed: FeedContract, table: TableContract, inbox: Path, period: str) -> list[Path]:
     """The inbox files of one feed table for a month; an opening balance file has no month."""
-    if not inbox.exists():
-        return []
     chosen = []
-    for path in sorted(inbox.iterdir()):
-        if not path.is_file() or path.name.startswith((".", "~$")):
-            continue
+    accepted, _ = inbox_files(inbox)  # plain files with ordinary names only: no links, no dirs
+    for path in accepted:
         if not table.matches_file(path.name):
             continue
         file_period = period_of_file(path.name)
