@@ -495,6 +495,25 @@ def test_workbook_counts_per_sheet_and_corrected_file_supersedes(tmp_path, caplo
     assert "corrected version of an earlier file" in caplog.text
 
 
+def test_a_rejected_resend_keeps_the_months_earlier_rows(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = aid_workbook(inbox / "社会救助对象_202303.xlsx", 800)
+    with open_warehouse(tmp_path / "w.duckdb") as conn:
+        land_aid(conn, inbox)
+        good_sha = conn.execute("SELECT sha256 FROM ingest.files").fetchone()[0]
+        path.write_bytes(b"PK\x03\x04 not really a workbook")  # a broken resend, same name
+        outcomes = land_aid(conn, inbox)
+        households = conn.execute("SELECT count(*) FROM landing.aid_households").fetchone()[0]
+        members = conn.execute("SELECT count(*) FROM landing.aid_members").fetchone()[0]
+        statuses = dict(conn.execute("SELECT sha256, status FROM ingest.files").fetchall())
+    assert all(o.rejection for o in outcomes)
+    assert "cannot be opened as an Excel workbook" in outcomes[0].rejection
+    assert (households, members) == (2, 3)
+    assert statuses[good_sha] == "loaded"
+    assert sorted(statuses.values()) == ["loaded", "rejected"]
+
+
 def test_same_content_under_two_names_loads_once(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -217,7 +217,13 @@ def land_table(conn: duckdb.DuckDBPyConnection, feed: FeedContract, table: Table
             frames.append(_landing_frame(outcome.normalised, table, period, sha, path.name))
         outcomes.append(outcome)
         read.append((path, outcome))
-    _replace_period(conn, table, period, frames, outcomes)
+    if any(o.rejection for o in outcomes):
+        # A file of the month was refused: the month keeps what it held before, so a bad resend
+        # never wipes good rows. The asset fails and the report says which file to fix.
+        log.warning("A %s file for %s was rejected; the month's earlier rows are kept as they "
+                    "were.", table.name, period)
+    else:
+        _replace_period(conn, table, period, frames, outcomes)
     for path, outcome in read:
         _record_file(conn, feed, table, outcome, period, path)
     return outcomes
@@ -376,7 +382,7 @@ def _record_file(conn, feed: FeedContract, table: TableContract, outcome: FileOu
         """,
         [now, outcome.replaces_sha256, outcome.sha256],
     )
-    if outcome.replaces_sha256:
+    if outcome.replaces_sha256 and not outcome.rejection:
         log.info("%s is a corrected version of an earlier file with the same name (%s...); "
                  "its rows replace the earlier ones.", outcome.file_name,
                  outcome.replaces_sha256[:12])
