@@ -37,3 +37,17 @@ def alerts_suite(context: dg.AssetCheckExecutionContext,
     return _check(context, warehouse, "sentinel_alerts",
                   "SELECT alert_id, person_id_number, rule, match_certainty "
                   "FROM sentinel.alerts WHERE period = ?")
+
+
+@dg.asset_check(asset=dg.AssetKey(["forms", "issued_workbooks"]), name="workbook_rows_suite",
+                pool=WAREHOUSE_POOL,
+                description="Great Expectations: every issued workbook cell has a row key, a "
+                "known form and subdistrict, no duplicates, and its workbook in the export log.")
+def workbook_rows_suite(context: dg.AssetCheckExecutionContext,
+                        warehouse: Warehouse) -> dg.AssetCheckResult:
+    return _check(context, warehouse, "workbook_rows",
+                  "SELECT c.form_id, c.subdistrict_code, c.row_key, c.field_id, "
+                  "e.path AS exported_path FROM forms.issued_cells c "
+                  "LEFT JOIN exports.export_log e ON e.form_id = c.form_id "
+                  "AND e.period = c.period AND e.subdistrict_code = c.subdistrict_code "
+                  "WHERE c.period = ?")

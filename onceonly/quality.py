@@ -43,6 +43,18 @@ def _expectations(suite: str):
                     "death", "marriage", "divorce", "moved_out"]),
                 e.ExpectColumnValuesToBeInSet(column="match_certainty",
                                               value_set=["high", "lower"])]
+    if suite == "workbook_rows":
+        from onceonly.forms.catalogue import catalogue
+        from onceonly.reference import subdistricts
+
+        return [e.ExpectColumnValuesToNotBeNull(column="row_key"),
+                e.ExpectColumnValuesToBeInSet(column="form_id",
+                                              value_set=[f.id for f in catalogue()]),
+                e.ExpectColumnValuesToBeInSet(column="subdistrict_code",
+                                              value_set=[s.code for s in subdistricts()]),
+                e.ExpectCompoundColumnsToBeUnique(
+                    column_list=["form_id", "subdistrict_code", "row_key", "field_id"]),
+                e.ExpectColumnValuesToNotBeNull(column="exported_path")]
     raise KeyError(f"There is no quality suite named {suite!r}.")
 
 
