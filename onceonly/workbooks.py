@@ -225,3 +225,39 @@ def _styles(book) -> dict:
         "entry_text": fmt(locked=False, border=1, num_format="@"),
         "text": fmt(num_format="@"),
     }
+
+
+def read_form_meta(path: Path) -> dict[str, str] | None:
+    """The hidden form sheet of a workbook this module wrote, as a dict, or None.
+
+    The row keys come back newline-joined under 'row_keys'. None means the file is not one of
+    ours (a department extract, or not a workbook at all).
+    """
+    import zipfile
+
+    import openpyxl
+
+    if path.suffix.lower() != ".xlsx" or path.name.startswith(("~$", ".")):
+        return None
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        return None
+    try:
+        if META_SHEET not in book.sheetnames:
+            return None
+        meta: dict[str, str] = {}
+        keys: list[str] = []
+        in_keys = False
+        for key, value, *_ in book[META_SHEET].iter_rows(values_only=True, max_col=2):
+            if in_keys:
+                if key is not None:
+                    keys.append(str(key))
+            elif key == "row_keys":
+                in_keys = True
+            elif key is not None:
+                meta[str(key)] = "" if value is None else str(value)
+        meta["row_keys"] = "\n".join(keys)
+        return meta
+    finally:
+        book.close()

@@ -33,7 +33,7 @@ from onceonly.forms.values import as_number, canonical_text, comparable
 from onceonly.identity import mask_id
 from onceonly.inbox import child_path, inbox_files
 from onceonly.reference import subdistrict_names
-from onceonly.workbooks import META_SHEET
+from onceonly.workbooks import read_form_meta
 
 log = logging.getLogger("onceonly.forms")
 
@@ -105,34 +105,9 @@ class ReturnCheck:
 
 
 def read_meta(path: Path) -> dict[str, str] | None:
-    """The hidden form sheet of a workbook as a dict (row keys under 'row_keys'), or None.
-
-    None means the file is not a returned form (an extract, or not a workbook at all).
-    """
-    if path.suffix.lower() != ".xlsx" or path.name.startswith(("~$", ".")):
-        return None
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
-        return None
-    try:
-        if META_SHEET not in book.sheetnames:
-            return None
-        meta: dict[str, str] = {}
-        keys: list[str] = []
-        in_keys = False
-        for key, value, *_ in book[META_SHEET].iter_rows(values_only=True, max_col=2):
-            if in_keys:
-                if key is not None:
-                    keys.append(str(key))
-            elif key == "row_keys":
-                in_keys = True
-            elif key is not None:
-                meta[str(key)] = "" if value is None else str(value)
-        meta["row_keys"] = "\n".join(keys)
-        return meta
-    finally:
-        book.close()
+    """The hidden form sheet of a workbook (row keys under 'row_keys'), or None when the file
+    is not a returned form."""
+    return read_form_meta(path)
 
 
 def returned_workbooks(inbox: Path) -> list[tuple[Path, dict[str, str]]]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from onceonly.sentinel.alert_lists import (
     RULE_LABELS,
     alert_list_columns,
 )
-from onceonly.workbooks import META_SHEET
+from onceonly.workbooks import read_form_meta
 
 log = logging.getLogger("onceonly.sentinel")
 
@@ -64,34 +63,8 @@ class ReturnedList:
 
 def read_alert_list_meta(path: Path) -> dict[str, str] | None:
     """The hidden sheet of a returned alert list, or None when the file is not one."""
-    # TODO: unify with onceonly.forms.returns.read_meta once the generic return path hands
-    # non-catalogue forms (this list) to their own domain instead of rejecting them.
-    if path.suffix.lower() != ".xlsx":
-        return None
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
-        return None
-    try:
-        if META_SHEET not in book.sheetnames:
-            return None
-        meta: dict[str, str] = {}
-        keys: list[str] = []
-        in_keys = False
-        for key, value, *_ in book[META_SHEET].iter_rows(values_only=True, max_col=2):
-            if in_keys:
-                if key is not None:
-                    keys.append(str(key))
-            elif key == "row_keys":
-                in_keys = True
-            elif key is not None:
-                meta[str(key)] = "" if value is None else str(value)
-    finally:
-        book.close()
-    if meta.get("form_id") != ALERT_LIST_FORM_ID:
-        return None
-    meta["row_keys"] = "\n".join(keys)
-    return meta
+    meta = read_form_meta(path)
+    return meta if meta is not None and meta.get("form_id") == ALERT_LIST_FORM_ID else None
 
 
 def _text(value: object) -> str:
