@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from onceonly.reference import subdistrict_names
 from onceonly.settings import DataFolder
 from warehouse.connection import open_warehouse
@@ -34,11 +37,13 @@ def summary_lines(folder: DataFolder, periods: list[str]) -> list[str]:
         lines += ["", "Aid alerts by subdistrict"]
         lines += [f"  {names.get(s, s):<10} {n:>6}" for s, n in sorted(by_sub.items())]
         exports = conn.execute(
-            f"SELECT period, form_id, count(*), sum(row_count) FROM exports.export_log "
-            f"WHERE period IN ({placeholders}) GROUP BY ALL ORDER BY ALL", periods
+            f"SELECT period, form_id, count(*), sum(row_count), list(path) "
+            f"FROM exports.export_log WHERE period IN ({placeholders}) "
+            f"GROUP BY ALL ORDER BY ALL", periods
         ).fetchall()
-    lines += ["", "Workbooks written"]
-    for period, form_id, n, rows in exports:
-        lines.append(f"  {period}  {form_id:<24} {n:>3} workbooks, {rows:>6,} rows, in "
-                     f"{folder.exports / period}")
+    lines += ["", "Files written (workbooks for subdistricts, reports for departments)"]
+    for period, form_id, n, rows, paths in exports:
+        folder_of = os.path.commonpath([str(Path(p).parent) for p in paths])
+        lines.append(f"  {period}  {form_id:<24} {n:>3} files, {rows:>6,} rows, in "
+                     f"{folder.root / folder_of}")
     return lines
