@@ -1,5 +1,5 @@
-"""A subdistrict removes someone from its care list through the returned workbook, through the
-forms return path in real Dagster runs, and the decision holds in the months after."""
+"""A subdistrict removes someone from its care list, and adds someone, through the returned
+workbook, through the forms return path in real Dagster runs; the decisions hold after."""
 
 import shutil
 
@@ -7,12 +7,15 @@ import duckdb
 import openpyxl
 import pytest
 
-from tests.forms_fixtures import ALONE, OLD, SUB_A, land_month, new_district, run_forms
+from tests.forms_fixtures import (
+    ALONE, OLD, SUB_A, YOUNG, land_month, new_district, run_forms,
+)
 
 # One worker runs the whole module: the tests share one warehouse and Dagster instance.
 pytestmark = pytest.mark.xdist_group("elderly_care_returns")
 TITLE = "独居高龄老人关爱名册"
 REASON = "已长期入住子女家（外区）"
+ADD_REASON = "独自照护失能配偶，需定期探访"
 
 
 def _issued(folder, period):
@@ -47,6 +50,11 @@ def district(tmp_path_factory):
         if row[0].value == OLD:
             sheet.cell(row[0].row, column["名册调整"], "移出名册")
             sheet.cell(row[0].row, column["调整原因"], REASON)
+    # A person the rules leave off, added by the subdistrict in a new row at the bottom.
+    added = sheet.max_row + 1
+    sheet.cell(added, column["公民身份号码"], YOUNG)
+    sheet.cell(added, column["名册调整"], "添加入册")
+    sheet.cell(added, column["调整原因"], ADD_REASON)
     book.save(returned)
     runs = {}
     for period in ("2026-02", "2026-03"):
@@ -59,7 +67,7 @@ def test_the_returned_decision_takes_the_person_off_from_the_next_month(district
     folder, runs = district
     assert all(r.success for r in runs.values())
     assert set(_listed(folder, "2026-01")) == {ALONE, OLD}
-    assert _listed(folder, "2026-02") == {ALONE: "继续"}
+    assert _listed(folder, "2026-02") == {ALONE: "继续", YOUNG: "新增"}
     with duckdb.connect(str(folder.warehouse), read_only=True) as conn:
         departures = conn.execute(
             "SELECT period, id_number, reason FROM care.care_list_departures").fetchall()
@@ -67,14 +75,15 @@ def test_the_returned_decision_takes_the_person_off_from_the_next_month(district
             "SELECT subdistrict_code, valid_from, decision, reason FROM care.list_decisions"
         ).fetchall()
     assert departures == [("2026-02", OLD, f"街道移出：{REASON}")]
-    assert decision == [(SUB_A.code, "2026-02", "remove", REASON)]
+    assert sorted(decision) == [(SUB_A.code, "2026-02", "add", ADD_REASON),
+                                (SUB_A.code, "2026-02", "remove", REASON)]
     meta = runs["2026-02"].asset_materializations_for_node("care__elderly_care_list")[0].metadata
-    assert meta["returned_decisions_recorded"].value == 1
+    assert meta["returned_decisions_recorded"].value == 2
 
 
 def test_the_decision_holds_in_later_months_and_the_issued_form_follows_the_list(district):
     folder, _ = district
-    assert _listed(folder, "2026-03") == {ALONE: "继续"}
+    assert _listed(folder, "2026-03") == {ALONE: "继续", YOUNG: "继续"}
     sheet = openpyxl.load_workbook(_issued(folder, "2026-03")).worksheets[0]
     ids = [r[0].value for r in sheet.iter_rows(min_row=5) if r[0].value]
-    assert ids == [ALONE]
+    assert sorted(ids) == sorted([ALONE, YOUNG])

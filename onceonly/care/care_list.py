@@ -116,7 +116,7 @@ def record_care_decision(conn: duckdb.DuckDBPyConnection, *, id_number: str,
 
 CARE_FORM_ID = "elderly_care_list"  # the form the list is issued on and returned with
 # What a worker picks under 名册调整 on the returned form, and the decision it records.
-RETURNED_DECISIONS = {"移出名册": "remove", "恢复按条件纳入": "rules"}
+RETURNED_DECISIONS = {"移出名册": "remove", "添加入册": "add", "恢复按条件纳入": "rules"}
 
 
 @dataclass(frozen=True, slots=True)

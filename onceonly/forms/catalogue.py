@@ -117,6 +117,9 @@ class FormDefinition:
     fields: tuple[FormField, ...]
     replaces: tuple[str, ...] = ()
     replaced_by: str | None = None
+    # A row the worker adds is accepted only when this entry field holds this choice (e.g. the
+    # care list's 名册调整 = 添加入册); otherwise added rows are refused.
+    addition: tuple[str, str] | None = None
     path: Path | None = field(default=None, compare=False)
 
     def field(self, field_id: str) -> FormField:
@@ -271,6 +274,16 @@ def parse_form(doc: dict, path: Path | None = None) -> FormDefinition:
         if f.source and f.source.record_key and f.source.record_key not in ids:
             problems.append(f"{name} field {f.id} finds its record by {f.source.record_key!r}, "
                             "which the form does not have.")
+    addition = None
+    if rows.get("additions"):
+        add = rows["additions"]
+        by_id = {f.id: f for f in fields}
+        entry = by_id.get(add.get("field"))
+        if entry is None or entry.kind != "entry" or add.get("choice") not in entry.rule.choices:
+            problems.append(f"{name} allows added rows through {add.get('field')!r} = "
+                            f"{add.get('choice')!r}, which is not a choice of an entry field.")
+        else:
+            addition = (entry.id, str(add["choice"]))
     if problems:
         raise FormDefinitionError(" ".join(problems))
     return FormDefinition(
@@ -280,7 +293,7 @@ def parse_form(doc: dict, path: Path | None = None) -> FormDefinition:
         scope=str(rows["scope"]), group=str(rows.get("group", "")), row_key=str(rows["key"]),
         subject=str(rows.get("subject", rows["key"])), fields=tuple(fields),
         replaces=tuple(doc.get("replaces", ()) or ()), replaced_by=doc.get("replaced_by"),
-        path=path,
+        path=path, addition=addition,
     )
 
 

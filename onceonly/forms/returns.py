@@ -30,7 +30,7 @@ from onceonly.forms.catalogue import FormDefinition, FormField, catalogue
 from onceonly.forms.formulas import evaluate_formula
 from onceonly.forms.store import ensure_forms_tables
 from onceonly.forms.values import as_number, canonical_text, comparable
-from onceonly.identity import mask_id
+from onceonly.identity import mask_id, read_id
 from onceonly.inbox import child_path, inbox_files
 from onceonly.reference import subdistrict_names
 from onceonly.workbooks import read_form_meta
@@ -224,6 +224,9 @@ def check_return(conn: duckdb.DuckDBPyConnection, path: Path, meta: dict[str, st
     for excel_row, values in rows:
         key = canonical_text(values.get(form.row_key))
         label = _row_label(form, key)
+        if key is not None and key not in issued_keys and _is_addition(form, values):
+            check.rows.append(_added_row(form, key, excel_row, label, values, check))
+            continue
         if key is None or key not in issued_keys:
             problems.append(ReturnProblem(
                 "row_added", f"第{excel_row}行不是下发的行，请删除该行；新增对象请向"
@@ -317,6 +320,37 @@ def _check_row(form: FormDefinition, key: str, excel_row: int, label: str, value
                 "derived_changed", f"第{excel_row}行“{f.label}”由系统按公式{f.formula}计算，"
                                    "填写的数值未采用。", excel_row, label, f.label))
         stored[f.id] = value
+    return stored
+
+
+def _is_addition(form: FormDefinition, values: dict) -> bool:
+    """A row the worker added on purpose: the form allows it and the row says so."""
+    if form.addition is None:
+        return False
+    field_id, choice = form.addition
+    return canonical_text(values.get(field_id)) == choice
+
+
+def _added_row(form: FormDefinition, key: str, excel_row: int, label: str, values: dict,
+               check: ReturnCheck) -> dict[str, object]:
+    """An added row keeps only its key and what was entered: nothing was issued to compare with,
+    so its other columns are neither prefilled values nor correction requests."""
+    if form.row_key in {f.id for f in form.prefilled} and not read_id(key).usable:
+        check.problems.append(ReturnProblem(
+            "row_added", f"第{excel_row}行新增对象的公民身份号码无效，请核对后重新报送。",
+            excel_row, label))
+    stored: dict[str, object] = {form.row_key: read_id(key).normalised or key}
+    if form.subject != form.row_key:
+        stored[form.subject] = _typed(values.get(form.subject))
+    for f in form.entered:
+        value, wrong = check_entry(f, values.get(f.id))
+        stored[f.id] = value
+        # Someone added this month is listed from next month: what a visit would have recorded
+        # (required on issued rows) cannot be asked of them yet.
+        if wrong and wrong != "required_missing":
+            check.problems.append(ReturnProblem(
+                wrong, f"第{excel_row}行“{f.label}”填写为{_shown(f, value)}，不符合规则："
+                       f"{f.rule.describe()}。", excel_row, label, f.label))
     return stored
 
 
