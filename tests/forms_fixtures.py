@@ -9,7 +9,6 @@ from pathlib import Path
 import dagster as dg
 
 from onceonly.pool.history import ensure_pool_tables, rebuild_person_history
-
 from onceonly.reference import subdistricts
 from onceonly.settings import DataFolder, data_folder
 from pipelines.resources import Warehouse

@@ -8,7 +8,13 @@ import openpyxl
 import pytest
 
 from tests.forms_fixtures import (
-    ALONE, OLD, SUB_A, YOUNG, land_month, new_district, run_forms,
+    ALONE,
+    OLD,
+    SUB_A,
+    YOUNG,
+    land_month,
+    new_district,
+    run_forms,
 )
 
 # One worker runs the whole module: the tests share one warehouse and Dagster instance.
