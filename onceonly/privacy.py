@@ -8,7 +8,6 @@ exported workbook and every alert that included them, for audits and for answeri
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ import openpyxl
 import polars as pl
 
 from onceonly.identity import has_valid_check_character, read_id
+from onceonly.periods import month_end
 from onceonly.workbooks import LISTS_SHEET, META_SHEET
 
 _ID_TEXT = re.compile(r"(?<![0-9])[1-9][0-9]{16}[0-9X](?![0-9X])")
@@ -93,12 +93,12 @@ def check_isolation(conn: duckdb.DuckDBPyConnection, data_root: Path, period: st
     everyone = sorted({i for _, ids in found_per_book for i in ids})
     placed: dict[str, str] = {}
     if everyone:
-        month_end = _month_end(period)
+        last_day = month_end(period)
         conn.register("_isolation_ids", pl.DataFrame({"id_number": everyone}).to_arrow())
         try:
             placed = dict(conn.execute(
                 "SELECT p.id_number, p.subdistrict_code FROM pool.person_as_of(?) p "
-                "JOIN _isolation_ids USING (id_number)", [month_end]).fetchall())
+                "JOIN _isolation_ids USING (id_number)", [last_day]).fetchall())
         finally:
             conn.unregister("_isolation_ids")
     for book, ids in found_per_book:
@@ -106,11 +106,6 @@ def check_isolation(conn: duckdb.DuckDBPyConnection, data_root: Path, period: st
         book.foreign = sum(1 for i in ids if i in placed and placed[i] != book.subdistrict_code)
         report.workbooks.append(book)
     return report
-
-
-def _month_end(period: str) -> dt.date:
-    first = dt.date.fromisoformat(period + "-01")
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)

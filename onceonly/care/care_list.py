@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from onceonly.identity import mask_id, read_id
+from onceonly.periods import month_end, previous_period
 
 USABLE_ID = "('valid', 'unknown_county', 'upgraded_from_15')"
 DECISIONS = ("add", "remove", "rules")
@@ -58,15 +59,6 @@ def ensure_care_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """Create the care schema's tables if they do not exist yet."""
     sql = resources.files("warehouse").joinpath("sql", "care_schema.sql")
     conn.execute(sql.read_text(encoding="utf-8"))
-
-
-def _month_end(period: str) -> dt.date:
-    first = dt.date.fromisoformat(period + "-01")
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-
-
-def _previous_period(period: str) -> str:
-    return (dt.date.fromisoformat(period + "-01") - dt.timedelta(days=1)).strftime("%Y-%m")
 
 
 def record_care_decision(conn: duckdb.DuckDBPyConnection, *, id_number: str,
@@ -184,9 +176,9 @@ def _sources(conn: duckdb.DuckDBPyConnection, period: str, build_date: dt.date) 
     deaths = conn.execute("SELECT max(_period) FROM landing.death_registry").fetchone()[0]
     as_of = SourcesAsOf(
         build_date,
-        _month_end(register) if register else None,
-        _month_end(services) if services else None,
-        _month_end(deaths) if deaths else None,
+        month_end(register) if register else None,
+        month_end(services) if services else None,
+        month_end(deaths) if deaths else None,
     )
     return register, services, as_of
 
@@ -302,7 +294,7 @@ def build_care_list(conn: duckdb.DuckDBPyConnection, period: str,
         The list (one row per person and subdistrict) and last month's departures, unrecorded.
     """
     ensure_care_tables(conn)
-    build_date = build_date or _month_end(period)
+    build_date = build_date or month_end(period)
     register, services, as_of = _sources(conn, period, build_date)
     params = {"period": period, "register": register, "services": services,
               "build_date": build_date}
@@ -310,7 +302,7 @@ def build_care_list(conn: duckdb.DuckDBPyConnection, period: str,
         _LIST_SQL.format(usable=USABLE_ID, age=ADVANCED_AGE), params).pl()
     entries = entries.rename({"list_subdistrict": "subdistrict_code"})
 
-    previous = _previous_period(period)
+    previous = previous_period(period)
     earlier = conn.execute(
         "SELECT id_number, subdistrict_code FROM care.care_list WHERE period = ?",
         [previous]).fetchall()

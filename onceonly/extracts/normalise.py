@@ -7,7 +7,6 @@ typo must not cost a family its benefit and must not hide a death either.
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -384,8 +383,3 @@ def _resolve_duplicates(frame: pl.DataFrame, table: TableContract):
     ]
     kept = ranked.filter(pl.col("_row_number") == pl.col("_kept_row")).drop("_copies", "_kept_row")
     return kept.sort("_row_number"), problems
-
-
-def dates_only(values: list[object]) -> list[dt.date | None]:
-    """Drop the time part of datetimes (used where a DATE must not carry a zone shift)."""
-    return [v.date() if isinstance(v, dt.datetime) else v for v in values]

@@ -25,6 +25,7 @@ from onceonly.forms.formulas import evaluate_formula
 from onceonly.forms.groups import group_rows
 from onceonly.forms.store import ensure_forms_tables
 from onceonly.forms.values import as_number, canonical_text
+from onceonly.periods import month_end
 from onceonly.reference import subdistricts
 from onceonly.settings import DataFolder
 from onceonly.workbooks import FormColumn, FormWorkbook, WrittenWorkbook, write_form_workbook
@@ -44,11 +45,6 @@ class IssuedWorkbook:
     form_id: str
     subdistrict_code: str
     written: WrittenWorkbook
-
-
-def month_end(period: str) -> dt.date:
-    first = dt.date.fromisoformat(period + "-01")
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def feed_as_of(conn: duckdb.DuckDBPyConnection, period: str) -> dict[str, dt.date | None]:

@@ -20,6 +20,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from onceonly.periods import month_end, previous_period
 from onceonly.reference import Subdistrict
 
 # Line statuses.
@@ -113,18 +114,6 @@ class DistrictTotal:
     @property
     def complete(self) -> bool:
         return self.closing_stock is not None
-
-
-def month_end(period: str) -> dt.date:
-    """The last day of a 'YYYY-MM' month."""
-    first = dt.date.fromisoformat(period + "-01")
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-
-
-def previous_period(period: str) -> str:
-    """The month before a 'YYYY-MM' month."""
-    first = dt.date.fromisoformat(period + "-01")
-    return (first - dt.timedelta(days=1)).strftime("%Y-%m")
 
 
 def first_stock_month(balance: OpeningBalance) -> str:

@@ -4,7 +4,6 @@ disagreement in pool.field_conflicts, and tells the other department in a correc
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import duckdb
 
 from onceonly.contracts import feed
 from onceonly.identity import mask_id
+from onceonly.periods import month_end
 from onceonly.pool.registry import USABLE_ID_SQL, PoolField, field_registry
 from onceonly.workbooks import FormColumn, FormWorkbook, write_form_workbook
 
@@ -37,23 +37,17 @@ def find_conflicts(conn: duckdb.DuckDBPyConnection, period: str) -> int:
     A blank in the other extract is not a disagreement; the authority's blank is, since the
     other department then holds a value the authority lacks.
     """
-    month_end = last_day_of(period)
+    last_day = month_end(period)
     conn.execute("BEGIN TRANSACTION")
     conn.execute("DELETE FROM pool.field_conflicts WHERE period = ?", [period])
     for f in field_registry():
         if f.pool_table != "pool.person":
             continue
         for source in f.also_in:
-            conn.execute(_conflict_sql(f, source), {"period": period, "month_end": month_end})
+            conn.execute(_conflict_sql(f, source), {"period": period, "month_end": last_day})
     conn.execute("COMMIT")
     return conn.execute("SELECT count(*) FROM pool.field_conflicts WHERE period = ?",
                         [period]).fetchone()[0]
-
-
-def last_day_of(period: str) -> dt.date:
-    """The last day of a YYYY-MM month."""
-    first = dt.date.fromisoformat(period + "-01")
-    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
 def _conflict_sql(f: PoolField, source) -> str:

@@ -12,7 +12,7 @@ import polars as pl
 import xlsxwriter
 
 from onceonly.contracts import feeds
-from onceonly.pool.authority import last_day_of
+from onceonly.periods import month_end
 from onceonly.pool.registry import field_registry
 
 CATALOGUE_TITLE = "资源目录统计"
@@ -23,7 +23,7 @@ FIXED_CREATED = dt.datetime(2000, 1, 1)
 def report_day(period: str, today: dt.date | None = None) -> dt.date:
     """The day the catalogue is reported for: the month's last day, or today if earlier."""
     today = today or dt.date.today()
-    return min(last_day_of(period), today)
+    return min(month_end(period), today)
 
 
 def build_catalogue(conn: duckdb.DuckDBPyConnection, period: str,
@@ -58,7 +58,7 @@ def build_catalogue(conn: duckdb.DuckDBPyConnection, period: str,
             [contract.id, period],
         ).fetchone()[0]
         latest = max(periods) if periods else None
-        latest_as_of = last_day_of(latest) if latest else None
+        latest_as_of = month_end(latest) if latest else None
         days_old = (day - latest_as_of).days if latest_as_of else None
         rows.append({
             "period": period, "catalogue": contract.name, "feed": contract.id,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from onceonly.pool.authority import last_day_of
+from onceonly.periods import month_end
 
 # table -> the month's rows, with the month as column `period`
 MONTH_SNAPSHOTS = {
@@ -41,7 +41,7 @@ def _copy(conn: duckdb.DuckDBPyConnection, query: str, target: Path, params: dic
 
 def publish_month(conn: duckdb.DuckDBPyConnection, parquet: Path, period: str) -> dict[str, int]:
     """Write the month's pool snapshots and the whole person history; return rows per table."""
-    params = {"period": period, "month_end": last_day_of(period)}
+    params = {"period": period, "month_end": month_end(period)}
     written: dict[str, int] = {}
     for table, query in MONTH_SNAPSHOTS.items():
         shutil.rmtree(parquet / table / f"period={period}", ignore_errors=True)

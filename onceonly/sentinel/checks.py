@@ -18,6 +18,7 @@ from importlib import resources
 
 import duckdb
 
+from onceonly.periods import month_bounds
 from onceonly.reference import DISTRICT_CODE
 
 ALERT_COLUMNS = (
@@ -30,13 +31,6 @@ ALERT_COLUMNS = (
 def alerts_sql() -> str:
     """The SQL that finds a month's alerts (warehouse/sql/aid_alerts.sql)."""
     return resources.files("warehouse").joinpath("sql/aid_alerts.sql").read_text("utf-8")
-
-
-def month_bounds(period: str) -> tuple[dt.date, dt.date]:
-    """First and last day of a YYYY-MM month."""
-    first = dt.date.fromisoformat(period + "-01")
-    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return first, following - dt.timedelta(days=1)
 
 
 def previous_period(period: str) -> str:
